@@ -1,0 +1,107 @@
+"""Tracks and what the model said about them.
+
+The model's Prediction and the user's own genre (Track.user_genre) are stored apart: a
+correction never overwrites what the model said, and re-classifying never loses a correction.
+"""
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+
+
+def track_upload_to(track: "Track", filename: str) -> str:
+    # Random names under a per-user folder: nothing about the file or its order can be guessed.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"tracks/{track.owner_id}/{uuid.uuid4().hex}{suffix}"
+
+
+def spectrogram_upload_to(track: "Track", filename: str) -> str:
+    return f"spectrograms/{track.owner_id}/{uuid.uuid4().hex}.png"
+
+
+class Track(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks")
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=track_upload_to, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    format = models.CharField(max_length=16, blank=True)
+
+    title = models.CharField(max_length=255, blank=True)
+    artist = models.CharField(max_length=255, blank=True)
+    album = models.CharField(max_length=255, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    failure_reason = models.TextField(blank=True)
+    spectrogram = models.ImageField(upload_to=spectrogram_upload_to, max_length=255, blank=True)
+
+    # The user's own genre; empty when they have not set one.
+    user_genre = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "sha256"], name="unique_track_per_owner"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["owner", "title"]),
+            models.Index(fields=["owner", "artist"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        return self.title or PurePath(self.original_name).stem
+
+    @property
+    def genre(self) -> str:
+        """The genre to show: the user's own if set, else the model's."""
+        if self.user_genre:
+            return self.user_genre
+        prediction = getattr(self, "prediction", None)
+        return prediction.genre if prediction else ""
+
+    @property
+    def genre_source(self) -> str:
+        if self.user_genre:
+            return "user"
+        return "model" if getattr(self, "prediction", None) else ""
+
+
+class Prediction(models.Model):
+    track = models.OneToOneField(Track, on_delete=models.CASCADE, related_name="prediction")
+    genre = models.CharField(max_length=64)
+    confidence = models.FloatField()
+    probabilities = models.JSONField()
+    timeline = models.JSONField()
+    tags = models.JSONField()
+    embedding = models.JSONField()
+    model_version = models.CharField(max_length=64)
+    device = models.CharField(max_length=32)
+    seconds = models.FloatField()
+    classified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["genre", "-confidence"]),
+            models.Index(fields=["model_version"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.genre} ({self.confidence:.0%})"

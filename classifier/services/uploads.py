@@ -1,0 +1,131 @@
+"""Turning an uploaded file into a queued Track."""
+import hashlib
+import logging
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+import mutagen
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
+
+from classifier.models import Track
+from classifier.services.classification import track_queue_classification
+from ml.inference import AudioError, probe_audio
+
+logger = logging.getLogger(__name__)
+
+# What the product accepts, by the format found in the content (probe_audio), not the file name.
+ACCEPTED_FORMATS = {"WAV", "MP3", "FLAC", "OGG", "OPUS", "M4A", "AAC", "AIFF"}
+ACCEPTED_DESCRIPTION = "WAV, MP3, FLAC, OGG/Opus, M4A/AAC or AIFF"
+
+
+class UploadRejected(Exception):
+    """A file we will not store. `message` is written for the person who uploaded it."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    track: Track
+    created: bool  # False: the same bytes were already in this user's library
+
+
+def upload_too_large(name: str) -> UploadRejected:
+    limit = filesizeformat(settings.UPLOAD_MAX_BYTES)
+    return UploadRejected("file_too_large", f"{name} is larger than the {limit} upload limit.", status=413)
+
+
+@contextmanager
+def _local_path(upload):
+    """A filesystem path for the upload: the temporary file Django already wrote, or a copy."""
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(suffix=PurePath(upload.name).suffix) as tmp:
+        for chunk in upload.chunks():
+            tmp.write(chunk)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def _sha256(upload) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def _read_tags(path: Path) -> dict:
+    """Title, artist and album from the file's own tags; missing or unreadable tags are fine."""
+    try:
+        audio = mutagen.File(path, easy=True)
+    except Exception:  # mutagen raises many types for odd files; tags are optional
+        logger.info("could not read tags of %s", path, exc_info=True)
+        return {}
+    if audio is None or not audio.tags:
+        return {}
+    tags = {}
+    for field in ("title", "artist", "album"):
+        values = audio.tags.get(field)
+        if values:
+            tags[field] = str(values[0])[:255]
+    return tags
+
+
+def track_upload(*, owner, upload) -> UploadOutcome:
+    """Store `upload` as a new Track of `owner` and queue it for classification.
+
+    Returns the existing track instead when the owner already has these exact bytes.
+    Raises UploadRejected for files that are too large, empty or not audio we accept.
+    """
+    name = PurePath(upload.name or "upload").name[:255]
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise upload_too_large(name)
+    if upload.size == 0:
+        raise UploadRejected("empty_file", f"{name} is empty.")
+
+    sha256 = _sha256(upload)
+    existing = Track.objects.filter(owner=owner, sha256=sha256).first()
+    if existing:
+        return UploadOutcome(existing, created=False)
+
+    with _local_path(upload) as path:
+        try:
+            info = probe_audio(path)
+        except AudioError as err:
+            raise UploadRejected("invalid_audio", f"{name} is not an audio file we can read: {err}") from err
+        if info.format.upper() not in ACCEPTED_FORMATS:
+            raise UploadRejected(
+                "unsupported_format",
+                f"{name} is {info.format} audio; GenreWeb accepts {ACCEPTED_DESCRIPTION}.",
+            )
+        tags = _read_tags(path)
+
+    track = Track(
+        owner=owner,
+        original_name=name,
+        sha256=sha256,
+        size=upload.size,
+        format=info.format.upper(),
+        duration=info.duration,
+        **tags,
+    )
+    try:
+        with transaction.atomic():
+            track.file.save(name, upload, save=False)
+            track.save()
+            track_queue_classification(track_id=track.pk)
+    except IntegrityError:
+        # The same bytes arrived twice at once; the other request stored them.
+        track.file.delete(save=False)
+        return UploadOutcome(Track.objects.get(owner=owner, sha256=sha256), created=False)
+    return UploadOutcome(track, created=True)

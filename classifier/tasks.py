@@ -1,0 +1,34 @@
+"""Celery tasks. They receive ids only and delegate to services."""
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from classifier.services.classification import track_classify, track_mark_failed
+
+logger = logging.getLogger(__name__)
+
+# Failures worth another try: the database or the file system hiccuped, not the audio.
+TRANSIENT_ERRORS = (DatabaseError, OSError, MemoryError)
+
+
+@shared_task(
+    name="classifier.classify_track",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+)
+def classify_track(self, track_id: str) -> None:
+    try:
+        track_classify(track_id=track_id)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=5 * 2**self.request.retries)
+        logger.exception("giving up on track %s", track_id)
+        track_mark_failed(track_id=track_id, reason=f"Classification kept failing ({type(exc).__name__}); try again later.")
+    except Exception as exc:
+        # A bug must not leave the track "processing" forever; the user can re-classify later.
+        logger.exception("classification of track %s crashed", track_id)
+        track_mark_failed(track_id=track_id, reason=f"Internal error while classifying ({type(exc).__name__}).")
+        raise
