@@ -1,0 +1,87 @@
+"""Time full-track prediction of a warm 3-minute MP3 on the CPU (and batched GPU throughput if any).
+
+    python bench/bench_predict.py [--bundle models/saved_models] [--runs 7]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ml.audio import read_windows  # noqa: E402
+from ml.bundle import DEFAULT_BUNDLE  # noqa: E402
+from ml.features import plan_windows  # noqa: E402
+from ml.inference import Classifier, probe_audio  # noqa: E402
+
+
+def synth_track(path: Path, seconds: float = 180.0, sr: int = 44100) -> None:
+    """Stereo chords, a bass line and a click track, written block by block as MP3."""
+    rng = np.random.default_rng(0)
+    chords = [(220.0, 277.2, 329.6), (196.0, 246.9, 293.7), (174.6, 220.0, 261.6), (196.0, 246.9, 311.1)]
+    with sf.SoundFile(path, "w", sr, 2, format="MP3", subtype="MPEG_LAYER_III") as f:
+        for start in range(0, int(seconds * sr), sr):
+            t = (start + np.arange(sr)) / sr
+            chord = chords[int(t[0] / 2) % len(chords)]
+            y = sum(0.1 * np.sin(2 * np.pi * f0 * t) for f0 in chord)
+            y += 0.2 * np.sin(2 * np.pi * chord[0] / 2 * t) * (np.mod(t, 0.5) < 0.25)
+            y += (np.mod(t, 0.25) < 0.005) * 0.4 * rng.standard_normal(sr)
+            f.write(np.stack([y, np.roll(y, 100)], axis=1).astype(np.float32))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundle", default=str(DEFAULT_BUNDLE))
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--gpu-tracks", type=int, default=32)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        track = Path(tmp) / "track.mp3"
+        synth_track(track)
+        duration = probe_audio(track).duration
+        clf = Classifier.from_bundle(args.bundle, "cpu", threads=2)
+        clf.predict(track)  # warm: first call pays for allocator and kernel setup
+        times, cpu = [], []
+        for _ in range(args.runs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            clf.predict(track)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        med = statistics.median(times)
+        print(f"cpu: median {med:.3f} s over {args.runs} runs (min {min(times):.3f}, max {max(times):.3f}); "
+              f"torch threads {torch.get_num_threads()}; {duration:.0f} s track; "
+              f"real-time factor {med / duration:.4f} ({duration / med:.0f}x faster than real time); "
+              f"segments analysed {clf.max_segments}")
+        # wall time depends on what else runs on the host; say how busy it was
+        print(f"process CPU time per prediction: median {statistics.median(cpu):.3f} s; "
+              f"host load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+        if torch.cuda.is_available():
+            gpu = Classifier.from_bundle(args.bundle, "cuda")
+            wins = plan_windows(duration, gpu.segment_samples / gpu.sample_rate, gpu.max_segments)
+            waves = read_windows(track, gpu.sample_rate, wins)
+            gpu.run_waves(waves * args.gpu_tracks)
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(3):
+                gpu.run_waves(waves * args.gpu_tracks)
+            torch.cuda.synchronize()
+            model_s = (time.perf_counter() - t0) / 3
+            print(f"{gpu.device} ({torch.cuda.get_device_name()}): batched model throughput "
+                  f"{args.gpu_tracks / model_s:.0f} tracks/s ({args.gpu_tracks} tracks x {len(waves)} windows per batch, "
+                  "decoding excluded)")
+        else:
+            print("cuda: not available")
+
+
+if __name__ == "__main__":
+    main()

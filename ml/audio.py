@@ -1,0 +1,272 @@
+"""Audio decoding: probe, stream and window-read any accepted file as mono float32.
+
+soundfile (libsndfile) handles WAV, FLAC, OGG/Opus, MP3 and AIFF and can seek, so only the
+requested windows are decoded. Anything else (M4A/AAC, ...) goes through an ffmpeg pipe that
+is read in blocks. Downmixing and resampling (soxr) happen here and nowhere else.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+FFMPEG = "ffmpeg"
+FFPROBE = "ffprobe"
+BLOCK_SECONDS = 10.0  # decode granularity: bounds memory for hour-long files
+_FFPROBE_FORMATS = {"mov": "M4A", "mp4": "M4A", "m4a": "M4A", "aac": "AAC", "matroska": "MKA",
+                    "webm": "WEBM", "asf": "WMA", "wav": "WAV", "mp3": "MP3", "flac": "FLAC",
+                    "ogg": "OGG", "aiff": "AIFF"}
+
+
+class AudioError(Exception):
+    """The file cannot be decoded as audio. str(err) is a short reason a user can read."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    format: str
+    sample_rate: int
+    channels: int
+    duration: float
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise AudioError("file not found")
+    if path.stat().st_size == 0:
+        raise AudioError("the file is empty")
+
+
+def _soundfile_info(path: Path) -> AudioInfo | None:
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return None
+    fmt = "OPUS" if info.subtype == "OPUS" else info.format
+    duration = info.frames / info.samplerate if info.samplerate else 0.0
+    return AudioInfo(fmt, int(info.samplerate), int(info.channels), float(duration))
+
+
+def _ffprobe_info(path: Path) -> AudioInfo:
+    cmd = [FFPROBE, "-v", "error", "-select_streams", "a:0", "-show_entries",
+           "stream=sample_rate,channels,duration:format=format_name,duration", "-of", "json", str(path)]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        raise AudioError("unsupported audio format (ffmpeg is not installed)") from None
+    except subprocess.TimeoutExpired:
+        raise AudioError("the file could not be read in time") from None
+    if res.returncode != 0:
+        raise AudioError("not a recognised audio file")
+    meta = json.loads(res.stdout or "{}")
+    streams = meta.get("streams") or []
+    if not streams:
+        raise AudioError("the file contains no audio stream")
+    stream, fmt = streams[0], meta.get("format", {})
+    duration = stream.get("duration") or fmt.get("duration") or 0
+    name = fmt.get("format_name", "").split(",")[0]
+    return AudioInfo(_FFPROBE_FORMATS.get(name, name.upper()), int(stream.get("sample_rate", 0)),
+                     int(stream.get("channels", 0)), float(duration))
+
+
+def probe_audio(path) -> AudioInfo:
+    """Header-only check: format, sample rate, channels, duration. Raises AudioError."""
+    path = Path(path)
+    _check_file(path)
+    info = _soundfile_info(path) or _ffprobe_info(path)
+    if info.sample_rate <= 0 or info.channels <= 0:
+        raise AudioError("the file contains no audio stream")
+    if info.duration <= 0:
+        raise AudioError("the audio has zero duration")
+    return info
+
+
+class _Resampler:
+    """Streaming mono resampler (soxr); a pass-through when the rates already match."""
+
+    def __init__(self, rate_in: int, rate_out: int):
+        self.stream = None if rate_in == rate_out else soxr.ResampleStream(
+            rate_in, rate_out, 1, dtype="float32", quality="HQ")
+
+    def __call__(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        if self.stream is None:
+            return block
+        return self.stream.resample_chunk(block, last=last)
+
+
+def _resample_window(chunk: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """One-shot soxr resampling of a decoded window (the streaming twin is _Resampler)."""
+    if rate_in == rate_out or not len(chunk):
+        return chunk
+    return soxr.resample(chunk, rate_in, rate_out, quality="HQ").astype(np.float32, copy=False)
+
+
+def _mono(block: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block,
+                                dtype=np.float32)
+
+
+def _open_soundfile(path: Path) -> sf.SoundFile | None:
+    try:
+        return sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return None
+
+
+def _soundfile_blocks(f: sf.SoundFile) -> Iterator[np.ndarray]:
+    block = int(BLOCK_SECONDS * f.samplerate)
+    try:
+        for chunk in f.blocks(blocksize=block, dtype="float32", always_2d=True):
+            yield _mono(chunk)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(f"the audio data is corrupt ({err})") from None
+
+
+def _ffmpeg_cmd(path: Path, start: float | None = None, duration: float | None = None) -> list[str]:
+    """Raw float32 PCM of the first audio stream on stdout, native rate and channels.
+
+    ``-ss`` before ``-i`` seeks in the container, so a window costs about its own length.
+    """
+    span = [] if start is None else ["-ss", f"{start:.3f}", "-t", f"{duration:.3f}"]
+    return [FFMPEG, "-nostdin", "-v", "error", *span, "-i", str(path), "-map", "0:a:0", "-vn",
+            "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+
+
+def _ffmpeg_format(path: Path) -> tuple[int, int]:
+    info = _ffprobe_info(path)
+    if info.channels <= 0 or info.sample_rate <= 0:
+        raise AudioError("the file contains no audio stream")
+    return info.sample_rate, info.channels
+
+
+def _ffmpeg_blocks(path: Path) -> tuple[int, Iterator[np.ndarray]]:
+    rate, channels = _ffmpeg_format(path)
+
+    def blocks():
+        # stderr goes to a file: a pipe nobody drains can fill up and stall ffmpeg on a bad stream
+        errors = tempfile.TemporaryFile()
+        proc = subprocess.Popen(_ffmpeg_cmd(path), stdout=subprocess.PIPE, stderr=errors)
+        frame_bytes = 4 * channels
+        want = int(BLOCK_SECONDS * rate) * frame_bytes
+        got_any = False
+        try:
+            while True:
+                data = proc.stdout.read(want)
+                usable = len(data) - len(data) % frame_bytes
+                if usable:
+                    got_any = True
+                    yield _mono(np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels))
+                if len(data) < want:
+                    break
+            if proc.wait() != 0 and not got_any:
+                errors.seek(0)
+                err = errors.read()[-2000:].decode(errors="replace").strip()
+                raise AudioError(f"the audio could not be decoded ({err.splitlines()[-1] if err else 'ffmpeg failed'})")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            errors.close()
+
+    return rate, blocks()
+
+
+def stream_audio(path, sample_rate: int) -> Iterator[np.ndarray]:
+    """Yield the whole track as mono float32 blocks at ``sample_rate`` (about BLOCK_SECONDS each)."""
+    path = Path(path)
+    _check_file(path)
+    f = _open_soundfile(path)
+    if f is not None:
+        rate, blocks = f.samplerate, _soundfile_blocks(f)
+    else:
+        rate, blocks = _ffmpeg_blocks(path)
+    resample = _Resampler(rate, sample_rate)
+    try:
+        for block in blocks:
+            out = resample(block)
+            if out.size:
+                yield out
+        tail = resample(np.zeros(0, np.float32), last=True)
+        if tail.size:
+            yield tail
+    finally:
+        if f is not None:
+            f.close()
+
+
+def load_audio(path, sample_rate: int) -> np.ndarray:
+    """Whole track in memory: for short clips (training data), not for uploads."""
+    blocks = list(stream_audio(path, sample_rate))
+    if not blocks:
+        raise AudioError("no audio could be decoded")
+    return np.concatenate(blocks)
+
+
+def collect_windows(blocks: Iterable[np.ndarray], sample_rate: int,
+                    windows: list[tuple[float, float]]) -> list[np.ndarray]:
+    """Cut (start, end)-second windows out of a block stream, holding one block at a time."""
+    bounds = [(int(round(s * sample_rate)), int(round(e * sample_rate))) for s, e in windows]
+    parts: list[list[np.ndarray]] = [[] for _ in windows]
+    pos = 0
+    last_end = max((e for _, e in bounds), default=0)
+    for block in blocks:
+        end = pos + len(block)
+        for i, (s, e) in enumerate(bounds):
+            if s < end and e > pos:
+                parts[i].append(block[max(s - pos, 0):min(e, end) - pos].copy())
+        pos = end
+        if pos >= last_end:
+            break
+    return [np.concatenate(p) if p else np.zeros(0, np.float32) for p in parts]
+
+
+def read_windows(path, sample_rate: int, windows: list[tuple[float, float]]) -> list[np.ndarray]:
+    """Decode only the given (start, end)-second windows as mono float32 at ``sample_rate``.
+
+    Seeks where the format allows, so a 3-minute MP3 costs a few short reads, not a full decode.
+    """
+    path = Path(path)
+    _check_file(path)
+    f = _open_soundfile(path)
+    if f is None:
+        return _ffmpeg_windows(path, sample_rate, windows)
+    if not f.seekable():
+        f.close()
+        return collect_windows(stream_audio(path, sample_rate), sample_rate, windows)
+    out = []
+    with f:
+        rate = f.samplerate
+        try:
+            for start, end in windows:
+                f.seek(min(int(round(start * rate)), max(f.frames - 1, 0)))
+                chunk = _mono(f.read(max(int(round((end - start) * rate)), 0), dtype="float32", always_2d=True))
+                out.append(_resample_window(chunk, rate, sample_rate))
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise AudioError(f"the audio data is corrupt ({err})") from None
+    return out
+
+
+def _ffmpeg_windows(path: Path, sample_rate: int, windows: list[tuple[float, float]]) -> list[np.ndarray]:
+    """One short seeking ffmpeg run per window: an hour-long M4A costs as much as a short one."""
+    rate, channels = _ffmpeg_format(path)
+    out = []
+    for start, end in windows:
+        try:
+            res = subprocess.run(_ffmpeg_cmd(path, start, end - start), capture_output=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AudioError("the file could not be decoded in time") from None
+        usable = len(res.stdout) - len(res.stdout) % (4 * channels)
+        if res.returncode != 0 and not usable:
+            err = res.stderr.decode(errors="replace").strip().splitlines()
+            raise AudioError(f"the audio could not be decoded ({err[-1] if err else 'ffmpeg failed'})")
+        chunk = _mono(np.frombuffer(res.stdout[:usable], dtype="<f4").reshape(-1, channels))
+        out.append(_resample_window(chunk, rate, sample_rate))
+    return out

@@ -1,0 +1,130 @@
+"""MusiCNN (Pons & Serra, 2019) in PyTorch, plus a genre head on its features.
+
+Layer names mirror the TF checkpoint's order so the loader's mapping stays readable.
+The pretrained MSD weights are ISC-licensed; see models/saved_models/LICENSE-musicnn.txt.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_TF_BN_EPS = 1e-3  # TensorFlow's batch-norm default, not PyTorch's 1e-5
+
+
+def _bn2d(ch):
+    return nn.BatchNorm2d(ch, eps=_TF_BN_EPS)
+
+
+def _bn1d(ch):
+    return nn.BatchNorm1d(ch, eps=_TF_BN_EPS)
+
+
+class MusiCNN(nn.Module):
+    """Log-mel patch (B, T, n_mels) -> tag logits, 200-d penultimate, pooled mid-end (1506-d)."""
+
+    def __init__(self, n_mels: int = 96, n_tags: int = 50, timbral_filters: int = 204,
+                 temporal_filters: int = 51, mid_filters: int = 64, dense_units: int = 200):
+        super().__init__()
+        self.input_bn = _bn2d(1)
+        # Timbral: tall-in-frequency filters, 'same' in time, 'valid' in frequency.
+        self.timbral = nn.ModuleList([
+            nn.Conv2d(1, timbral_filters, (7, int(0.4 * n_mels))),
+            nn.Conv2d(1, timbral_filters, (7, int(0.7 * n_mels))),
+        ])
+        self.timbral_bn = nn.ModuleList([_bn2d(timbral_filters) for _ in range(2)])
+        self.temporal_sizes = (128, 64, 32)
+        self.temporal = nn.ModuleList([nn.Conv2d(1, temporal_filters, (k, 1)) for k in self.temporal_sizes])
+        self.temporal_bn = nn.ModuleList([_bn2d(temporal_filters) for _ in self.temporal_sizes])
+        front = 2 * timbral_filters + 3 * temporal_filters
+        self.mid = nn.ModuleList([nn.Conv1d(front, mid_filters, 7, padding=3),
+                                  nn.Conv1d(mid_filters, mid_filters, 7, padding=3),
+                                  nn.Conv1d(mid_filters, mid_filters, 7, padding=3)])
+        self.mid_bn = nn.ModuleList([_bn1d(mid_filters) for _ in range(3)])
+        self.pooled_dim = 2 * (front + 3 * mid_filters)
+        self.pool_bn = _bn1d(self.pooled_dim)
+        self.dense = nn.Linear(self.pooled_dim, dense_units)
+        self.dense_bn = _bn1d(dense_units)
+        self.tag_dense = nn.Linear(dense_units, n_tags)
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.input_bn(mel.unsqueeze(1))                       # (B, 1, T, F)
+        front = []
+        padded = F.pad(x, (0, 0, 3, 3))                           # 'same' in time for the 7-frame kernels
+        for conv, bn in zip(self.timbral, self.timbral_bn):
+            front.append(bn(F.relu(conv(padded))).amax(dim=3))    # max over frequency -> (B, C, T)
+        for k, conv, bn in zip(self.temporal_sizes, self.temporal, self.temporal_bn):
+            y = conv(F.pad(x, (0, 0, (k - 1) // 2, k // 2)))      # TF 'same': extra pad after
+            front.append(bn(F.relu(y)).amax(dim=3))
+        front = torch.cat(front, dim=1)                           # (B, 561, T)
+        out1 = self.mid_bn[0](F.relu(self.mid[0](front)))
+        out2 = self.mid_bn[1](F.relu(self.mid[1](out1))) + out1
+        out3 = self.mid_bn[2](F.relu(self.mid[2](out2))) + out2
+        mid = torch.cat([front, out1, out2, out3], dim=1)         # (B, 753, T)
+        # (max, mean) pairs channel by channel, as the TF flatten lays them out
+        pooled = torch.stack([mid.amax(dim=2), mid.mean(dim=2)], dim=2).flatten(1)
+        pooled = self.pool_bn(pooled)
+        penultimate = self.dense_bn(F.relu(self.dense(self.dropout(pooled))))
+        tags = self.tag_dense(self.dropout(penultimate))
+        return {"tags": tags, "penultimate": penultimate, "pooled": pooled}
+
+
+class MusiCNNGenre(nn.Module):
+    """MusiCNN backbone + genre head on [penultimate, pooled mid-end] features."""
+
+    def __init__(self, n_labels: int, n_tags: int = 50, n_mels: int = 96,
+                 head_hidden: int = 0, dropout: float = 0.5):
+        super().__init__()
+        self.backbone = MusiCNN(n_mels=n_mels, n_tags=n_tags)
+        dim = self.backbone.dense_bn.num_features + self.backbone.pooled_dim
+        self.feature_dim = dim
+        if head_hidden:
+            self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, head_hidden), nn.ReLU(),
+                                      nn.Dropout(dropout), nn.Linear(head_hidden, n_labels))
+        else:
+            self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, n_labels))
+
+    def features(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.backbone(mel)
+        out["head_input"] = torch.cat([out["penultimate"], out["pooled"]], dim=1)
+        return out
+
+    def forward(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.features(mel)
+        return {"logits": self.head(out["head_input"]), "tags": out["tags"],
+                "embedding": out["penultimate"]}
+
+
+def load_tf_musicnn(backbone: MusiCNN, tensors: dict) -> None:
+    """Copy a TF-1 MusiCNN checkpoint (from :func:`ml.checkpoint.read_checkpoint`) into ``backbone``."""
+    t = lambda name: torch.from_numpy(tensors[name])  # noqa: E731
+
+    def conv(module, idx):
+        name = "conv2d" if idx == 0 else f"conv2d_{idx}"
+        kernel = t(f"{name}/kernel")                     # (h=time, w=freq, in, out)
+        if module.weight.dim() == 3:                     # mid-end 1-D conv stored as (7, C, 1, out)
+            kernel = kernel[:, :, 0, :].permute(2, 1, 0)
+        else:
+            kernel = kernel.permute(3, 2, 0, 1)
+        module.weight.data.copy_(kernel)
+        module.bias.data.copy_(t(f"{name}/bias"))
+
+    def bn(module, idx):
+        name = "batch_normalization" if idx == 0 else f"batch_normalization_{idx}"
+        module.weight.data.copy_(t(f"{name}/gamma"))
+        module.bias.data.copy_(t(f"{name}/beta"))
+        module.running_mean.copy_(t(f"{name}/moving_mean"))
+        module.running_var.copy_(t(f"{name}/moving_variance"))
+
+    b = backbone
+    convs = [*b.timbral, *b.temporal, *b.mid]
+    bns = [b.input_bn, *b.timbral_bn, *b.temporal_bn, *b.mid_bn, b.pool_bn, b.dense_bn]
+    for i, m in enumerate(convs):
+        conv(m, i)
+    for i, m in enumerate(bns):
+        bn(m, i)
+    b.dense.weight.data.copy_(t("dense/kernel").T)
+    b.dense.bias.data.copy_(t("dense/bias"))
+    b.tag_dense.weight.data.copy_(t("dense_1/kernel").T)
+    b.tag_dense.bias.data.copy_(t("dense_1/bias"))
