@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from tests.audiogen import write_audio
 
@@ -48,6 +49,28 @@ def make_user(db):
 @pytest.fixture
 def user(make_user):
     return make_user("alice")
+
+
+@pytest.fixture
+def other_user(make_user):
+    return make_user("mallory")
+
+
+@pytest.fixture
+def login_client():
+    """login_client(user) → a Client with that user logged in."""
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def alice_client(user, login_client):
+    return login_client(user)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def spectrogram_png(mel: np.ndarray, height: int = 192) -> bytes:
     index = np.minimum(position.astype(int), len(_COLOURS) - 2)
     frac = (position - index)[..., None]
     rgb = _COLOURS[index] * (1 - frac) + _COLOURS[index + 1] * frac
-    image = Image.fromarray(rgb.astype(np.uint8), "RGB")
+    image = Image.fromarray(rgb.astype(np.uint8))
     image = image.resize((image.width, height), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)

@@ -1,0 +1,172 @@
+"""Uploading tracks and showing one track: its page, live status, audio and spectrogram."""
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_safe
+
+from classifier.http import ranged_file_response
+from classifier.selectors import track_get
+from classifier.services.uploads import ACCEPTED_DESCRIPTION, UploadRejected, track_upload, upload_too_large
+from classifier.views.presentation import prediction_display, track_status_payload
+
+# What the file chooser offers; the server decides by content (services.uploads), not by name.
+ACCEPT = "audio/*,.mp3,.wav,.flac,.ogg,.opus,.m4a,.aac,.aif,.aiff"
+# Multipart boundaries and part headers around one file, so a file right at the limit still fits.
+MULTIPART_SLACK = 64 * 1024
+# Browsers need the real type to play a file; keyed by Track.format (found from the content).
+AUDIO_CONTENT_TYPES = {
+    "MP3": "audio/mpeg",
+    "WAV": "audio/wav",
+    "FLAC": "audio/flac",
+    "OGG": "audio/ogg",
+    "OPUS": "audio/ogg",
+    "M4A": "audio/mp4",
+    "AAC": "audio/aac",
+    "AIFF": "audio/aiff",
+}
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _rejected(name: str, err: UploadRejected) -> dict:
+    return {"name": name, "ok": False, "created": False, "track_id": None, "url": None, "status": None,
+            "message": err.message, "code": err.code, "http_status": err.status}
+
+
+def _upload_one(request, upload) -> dict:
+    try:
+        outcome = track_upload(owner=request.user, upload=upload)
+    except UploadRejected as err:
+        return _rejected(upload.name, err)
+    track = outcome.track
+    if outcome.created:
+        message, code, http_status = f"{upload.name} is uploaded and queued for classification.", "created", 201
+    else:
+        message = f"{upload.name} is already in your library as “{track.display_title}”."
+        code, http_status = "duplicate", 200
+    return {"name": upload.name, "ok": True, "created": outcome.created, "track_id": str(track.pk),
+            "url": reverse("track-detail", args=[track.pk]), "status": track.status,
+            "message": message, "code": code, "http_status": http_status}
+
+
+def _overall_status(results) -> int:
+    """One file: its own status. Several: 201/200 if any got in (each entry says how it went)."""
+    statuses = {result["http_status"] for result in results}
+    if len(statuses) == 1:
+        return statuses.pop()
+    if any(result["ok"] for result in results):
+        return 201 if any(result["created"] for result in results) else 200
+    return 400
+
+
+def _upload_page(request, results=(), status=200):
+    if _wants_json(request):
+        files = [{k: v for k, v in result.items() if k != "http_status"} for result in results]
+        return JsonResponse({"files": files}, status=status)
+    context = {
+        "results": results,
+        "accept": ACCEPT,
+        "accepted_description": ACCEPTED_DESCRIPTION,
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+        "max_size": filesizeformat(settings.UPLOAD_MAX_BYTES),
+    }
+    return render(request, "tracks/upload.html", context, status=status)
+
+
+@csrf_protect
+def _upload_post(request):
+    uploads = request.FILES.getlist("files")  # parses the body, which fills request.oversize_files
+    # Oversize files were skipped by SizeLimitUploadHandler while streaming; report them too.
+    results = [_rejected(name, upload_too_large(name)) for name in getattr(request, "oversize_files", [])]
+    results += [_upload_one(request, upload) for upload in uploads]
+    if not results:
+        error = UploadRejected("no_files", "Choose at least one audio file to upload.")
+        return _upload_page(request, [_rejected("", error)], status=400)
+    return _upload_page(request, results, status=_overall_status(results))
+
+
+# CsrfViewMiddleware would parse (and so read) the whole body before the view runs; the size is
+# checked first here and CSRF right after, by _upload_post's own csrf_protect.
+@csrf_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    if request.method == "GET":
+        return _upload_page(request)
+    if _content_length(request) > settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK:
+        limit = filesizeformat(settings.UPLOAD_MAX_BYTES)
+        error = UploadRejected(
+            "request_too_large",
+            f"This upload is larger than the {limit} limit. Large files have to be uploaded one at a time.",
+            status=413,
+        )
+        return _upload_page(request, [_rejected("", error)], status=413)
+    try:
+        return _upload_post(request)
+    except MultiPartParserError as err:
+        error = UploadRejected("malformed_upload", f"The upload could not be read ({err}). Please try again.")
+        return _upload_page(request, [_rejected("", error)], status=400)
+
+
+@login_required
+@require_safe
+def track_detail(request, pk):
+    track = track_get(user=request.user, track_id=pk)
+    prediction = getattr(track, "prediction", None) if track.status == track.Status.DONE else None
+    context = {
+        "track": track,
+        "prediction": prediction,
+        "display": prediction_display(prediction, track.duration) if prediction else None,
+        "pending": track.status in (track.Status.QUEUED, track.Status.PROCESSING),
+    }
+    return render(request, "tracks/detail.html", context)
+
+
+@never_cache
+@login_required
+@require_safe
+def track_status(request, pk):
+    track = track_get(user=request.user, track_id=pk)
+    return JsonResponse(track_status_payload(track))
+
+
+def _owner_file(request, field, **kwargs):
+    """Stream one of the track's stored files; a missing file is a 404, not a 500."""
+    if not field:
+        raise Http404("No such file.")
+    try:
+        response = ranged_file_response(request, field.path, **kwargs)
+    except FileNotFoundError:
+        raise Http404("No such file.") from None
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_safe
+def track_audio(request, pk):
+    track = track_get(user=request.user, track_id=pk)
+    return _owner_file(request, track.file, filename=track.original_name,
+                       content_type=AUDIO_CONTENT_TYPES.get(track.format))
+
+
+@login_required
+@require_safe
+def track_spectrogram(request, pk):
+    track = track_get(user=request.user, track_id=pk)
+    return _owner_file(request, track.spectrogram, content_type="image/png")

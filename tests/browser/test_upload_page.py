@@ -1,0 +1,80 @@
+"""The upload and track pages in headless Chromium with the real worker: upload.js sends each
+file with its own progress bar, track.js polls until the result is in and shows it unaided."""
+import pytest
+
+from classifier.models import Prediction, Track
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def browse(page, base_url, password, files, shots):
+    """Sign up, upload `files` with upload.js, open the accepted track and wait for its result.
+    Returns what the pages showed; the database is checked by the caller."""
+    seen = {}
+    page.goto(base_url + "/")
+    page.screenshot(path=str(shots / "landing.png"), full_page=True)
+    page.get_by_role("link", name="Create a free account").click()
+    page.get_by_label("Username:").fill("browser-user")
+    page.get_by_label("Email:").fill("browser-user@example.com")
+    page.get_by_label("Password:", exact=True).fill(password)
+    page.get_by_label("Password confirmation:").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url("**/upload/")
+    seen["welcome"] = page.inner_text(".messages")
+
+    # Count the progress bars upload.js creates; local uploads finish too fast to catch one live.
+    page.evaluate("""() => {
+        window.progressBars = 0;
+        new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
+            if (n.querySelector && n.querySelector('progress')) window.progressBars += 1;
+        }))).observe(document.getElementById('upload-list'), {childList: true});
+    }""")
+    page.set_input_files("#upload-files", [str(path) for path in files])
+    page.locator(".upload-item.ok a").wait_for()
+    page.locator(".upload-item.error").wait_for()
+    page.screenshot(path=str(shots / "upload-done.png"), full_page=True)
+    seen["progress_bars"] = page.evaluate("window.progressBars")
+    seen["progress_left"] = page.locator(".upload-item progress").count()
+    seen["ok_text"] = page.inner_text(".upload-item.ok")
+    seen["error_text"] = page.inner_text(".upload-item.error")
+
+    page.locator(".upload-item.ok a", has_text="View track").click()
+    page.wait_for_url("**/tracks/**")
+    seen["track_url"] = page.url
+    # track.js polls the status and reloads once the worker is done; no refresh from here.
+    page.locator(".genre-chip").wait_for(timeout=180_000)
+    seen["genre"] = page.text_content(".genre-chip")
+    seen["bars"] = page.locator(".bar-row").count()
+    seen["segments"] = page.locator(".timeline-segment").count()
+    seen["spectrogram_loaded"] = page.evaluate(
+        "document.querySelector('img.spectrogram').complete && document.querySelector('img.spectrogram').naturalWidth > 0")
+    seen["audio_src"] = page.get_attribute("audio", "src")
+    page.screenshot(path=str(shots / "track-done.png"), full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    seen["phone_overflow"] = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    page.screenshot(path=str(shots / "track-phone.png"), full_page=True)
+    return seen
+
+
+def test_sign_up_upload_with_progress_and_watch_the_result_arrive(
+        page, live_server, celery_worker, installed_model, screenshots, password, audio_file, tmp_path):
+    bogus = tmp_path / "letter.mp3"
+    bogus.write_text("Dear diary, this is not a song.\n" * 40)
+    seen = browse(page, live_server.url, password, [audio_file("groove.wav", seconds=8), bogus], screenshots)
+
+    assert "Welcome, browser-user!" in seen["welcome"]
+    assert seen["progress_bars"] == 2
+    assert seen["progress_left"] == 0
+    assert "groove.wav is uploaded and queued for classification." in seen["ok_text"]
+    assert "letter.mp3 is not an audio file we can read" in seen["error_text"]
+
+    track = Track.objects.get(original_name="groove.wav")
+    prediction = Prediction.objects.get(track=track)
+    assert seen["track_url"].endswith(f"/tracks/{track.pk}/")
+    assert seen["genre"] == prediction.genre
+    assert seen["bars"] == len(prediction.probabilities)
+    assert seen["segments"] == len(prediction.timeline)
+    assert seen["spectrogram_loaded"]
+    assert seen["audio_src"] == f"/tracks/{track.pk}/audio/"
+    assert not seen["phone_overflow"]  # nothing sticks out sideways on a phone

@@ -1,0 +1,192 @@
+"""Track pages: what the owner sees in each state, the status JSON, audio streaming with ranges,
+the spectrogram, and that nobody else can reach any of it.
+
+The "done" tests store a Prediction row directly: they test rendering, not classification
+(that is tests/web/test_flow.py, with the real worker and model)."""
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from classifier.models import Prediction, Track
+from classifier.services.spectrogram import spectrogram_png
+
+pytestmark = pytest.mark.django_db
+
+LABELS = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
+TRACK_URLS = ["track-detail", "track-status", "track-audio", "track-spectrogram"]
+
+
+def classified(track, probabilities=None, tags=None):
+    """Mark `track` done with a stored prediction and spectrogram, as track_classify leaves it."""
+    import numpy as np
+
+    probabilities = probabilities or {label: (0.55 if label == "jazz" else 0.05) for label in LABELS}
+    tags = tags or {f"tag{i:02d}": round(1 - i / 20, 3) for i in range(15)}
+    Prediction.objects.create(
+        track=track, genre="jazz", confidence=probabilities["jazz"], probabilities=probabilities,
+        timeline=[{"start": 0.0, "end": 3.0, "genre": "jazz", "confidence": 0.8},
+                  {"start": 3.0, "end": 6.0, "genre": "blues", "confidence": 0.6}],
+        tags=tags, embedding=[1.0, 0.0], model_version="test-1", device="cpu", seconds=0.4,
+    )
+    png = spectrogram_png(np.random.default_rng(0).standard_normal((96, 300)).astype(np.float32))
+    track.spectrogram.save("s.png", ContentFile(png), save=False)
+    track.status = Track.Status.DONE
+    track.save()
+    return Track.objects.select_related("prediction").get(pk=track.pk)
+
+
+def test_queued_track_page_shows_the_file_and_polls(alice_client, stored_track):
+    track = stored_track("waiting.wav", seconds=65)
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    assert "<h1>waiting</h1>" in html
+    assert "1:05" in html  # duration
+    assert ">WAV<" in html
+    assert "Waiting for the classifier" in html
+    assert f'data-status-url="{reverse("track-status", args=[track.pk])}"' in html
+    assert "js/track.js" in html
+    assert f'<audio controls preload="metadata" src="{reverse("track-audio", args=[track.pk])}"' in html
+
+
+def test_status_json_while_queued(alice_client, stored_track):
+    track = stored_track("waiting.wav", seconds=1)
+    response = alice_client.get(reverse("track-status", args=[track.pk]))
+    assert response.status_code == 200
+    assert "no-cache" in response["Cache-Control"]
+    data = response.json()
+    assert data["status"] == "queued"
+    assert data["prediction"] is None
+    assert data["failure_reason"] == ""
+
+
+def test_done_track_page_shows_genre_bars_timeline_tags_and_spectrogram(alice_client, stored_track):
+    track = classified(stored_track("tune.wav", seconds=6))
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+
+    assert "js/track.js" not in html  # nothing left to wait for
+    assert ">jazz</span>" in html and "55.0% confident" in html
+    for label in LABELS:  # every genre has a bar with its value as text
+        assert f'<span class="bar-label">{label}</span>' in html
+    assert html.count('<span class="bar-value">5.0%</span>') == 9
+    assert html.index(">jazz</span>\n          <span class=\"bar-track\"") < html.index(">blues</span>\n          <span class=\"bar-track\"")
+    assert html.count('class="timeline-segment"') == 2
+    assert "0:03–0:06: blues (60%)" in html
+    assert "tag09" in html and "tag10" not in html  # top 10 tags only
+    assert f'src="{reverse("track-spectrogram", args=[track.pk])}"' in html
+    assert "test-1" in html
+
+
+def test_status_json_when_done_carries_the_prediction(alice_client, stored_track):
+    track = classified(stored_track("tune.wav", seconds=6))
+    data = alice_client.get(reverse("track-status", args=[track.pk])).json()
+    assert data["status"] == "done"
+    assert data["genre"] == "jazz"
+    assert data["prediction"]["genre"] == "jazz"
+    assert data["prediction"]["probabilities"]["jazz"] == pytest.approx(0.55)
+    assert len(data["prediction"]["tags"]) == 10
+    assert data["prediction"]["timeline"][1]["genre"] == "blues"
+    assert "embedding" not in data["prediction"]
+    assert data["spectrogram_url"] == reverse("track-spectrogram", args=[track.pk])
+
+
+def test_failed_track_page_shows_the_reason(alice_client, stored_track):
+    track = stored_track("broken.wav", seconds=1)
+    Track.objects.filter(pk=track.pk).update(status="failed", failure_reason="The audio could not be decoded: boom")
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    assert "This track could not be classified" in html
+    assert "The audio could not be decoded: boom" in html
+    assert "js/track.js" not in html
+    data = alice_client.get(reverse("track-status", args=[track.pk])).json()
+    assert data["status"] == "failed"
+    assert data["failure_reason"] == "The audio could not be decoded: boom"
+
+
+def test_spectrogram_is_served_to_the_owner(alice_client, stored_track):
+    track = classified(stored_track("tune.wav", seconds=2))
+    response = alice_client.get(reverse("track-spectrogram", args=[track.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_no_spectrogram_yet_is_a_404(alice_client, stored_track):
+    track = stored_track("waiting.wav", seconds=1)
+    assert alice_client.get(reverse("track-spectrogram", args=[track.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("name", TRACK_URLS)
+def test_another_user_gets_404_on_every_track_url(stored_track, make_user, login_client, name):
+    track = classified(stored_track("private.wav", seconds=2))
+    bob = login_client(make_user("bob"))
+    response = bob.get(reverse(name, args=[track.pk]))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", TRACK_URLS)
+def test_unknown_track_is_a_404(alice_client, name):
+    import uuid
+
+    assert alice_client.get(reverse(name, args=[uuid.uuid4()])).status_code == 404
+
+
+def test_another_users_library_does_not_show_the_track(alice_client, stored_track, make_user, login_client):
+    track = stored_track("alices-secret-song.wav", seconds=1)
+    assert "alices-secret-song" in alice_client.get(reverse("home")).content.decode()
+    html = login_client(make_user("bob")).get(reverse("home")).content.decode()
+    assert "alices-secret-song" not in html
+    assert str(track.pk) not in html
+
+
+# --- Audio streaming ----------------------------------------------------------------------
+
+def body(response):
+    return b"".join(response.streaming_content)
+
+
+@pytest.mark.parametrize("name, content_type", [("a.wav", "audio/wav"), ("a.mp3", "audio/mpeg"),
+                                                ("a.flac", "audio/flac"), ("a.m4a", "audio/mp4")])
+def test_audio_is_served_whole_with_its_content_type(alice_client, stored_track, name, content_type):
+    track = stored_track(name, seconds=1)
+    response = alice_client.get(reverse("track-audio", args=[track.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response["Accept-Ranges"] == "bytes"
+    assert body(response) == open(track.file.path, "rb").read()
+
+
+def test_a_range_request_gets_206_and_exactly_those_bytes(alice_client, stored_track):
+    track = stored_track("seek.wav", seconds=2)
+    data = open(track.file.path, "rb").read()
+    response = alice_client.get(reverse("track-audio", args=[track.pk]), headers={"range": "bytes=1000-1999"})
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 1000-1999/{len(data)}"
+    assert response["Content-Length"] == "1000"
+    assert body(response) == data[1000:2000]
+
+
+def test_open_ended_and_suffix_ranges(alice_client, stored_track):
+    track = stored_track("seek.wav", seconds=1)
+    data = open(track.file.path, "rb").read()
+    url = reverse("track-audio", args=[track.pk])
+
+    tail = alice_client.get(url, headers={"range": f"bytes={len(data) - 10}-"})
+    assert tail.status_code == 206
+    assert tail["Content-Range"] == f"bytes {len(data) - 10}-{len(data) - 1}/{len(data)}"
+    assert body(tail) == data[-10:]
+
+    suffix = alice_client.get(url, headers={"range": "bytes=-100"})
+    assert suffix.status_code == 206
+    assert body(suffix) == data[-100:]
+
+
+@pytest.mark.parametrize("header", ["bytes=999999999-", "bytes=500-100", "items=0-10", "bytes=abc"])
+def test_an_unsatisfiable_range_is_416(alice_client, stored_track, header):
+    track = stored_track("seek.wav", seconds=1)
+    response = alice_client.get(reverse("track-audio", args=[track.pk]), headers={"range": header})
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{track.size}"
+
+
+def test_audio_whose_file_vanished_is_a_404_not_a_500(alice_client, stored_track):
+    track = stored_track("gone.wav", seconds=1)
+    track.file.storage.delete(track.file.name)
+    assert alice_client.get(reverse("track-audio", args=[track.pk])).status_code == 404
