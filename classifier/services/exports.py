@@ -1,0 +1,51 @@
+"""The library as CSV or JSON, produced row by row so a large library streams."""
+import csv
+import json
+
+from classifier.selectors import track_list
+
+FIELDS = ["file", "title", "artist", "album", "genre", "confidence", "genre_source", "top_tags"]
+
+
+def library_export_rows(*, user):
+    """One dict per track of `user` (oldest first), with the effective genre and top 5 tags."""
+    for track in track_list(user=user).order_by("created_at", "pk").iterator(chunk_size=500):
+        prediction = getattr(track, "prediction", None)
+        tags = sorted((prediction.tags or {}).items(), key=lambda kv: -kv[1])[:5] if prediction else []
+        yield {
+            "file": track.original_name,
+            "title": track.title,
+            "artist": track.artist,
+            "album": track.album,
+            "genre": track.genre,
+            "confidence": round(prediction.confidence, 4) if prediction else None,
+            "genre_source": track.genre_source,
+            "top_tags": [name for name, _ in tags],
+        }
+
+
+class _Echo:
+    """A file-like object whose write() hands back what it was given, for csv.writer."""
+
+    def write(self, value):
+        return value
+
+
+def library_csv_lines(*, user):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(FIELDS)
+    for row in library_export_rows(user=user):
+        yield writer.writerow([
+            *(row[f] for f in FIELDS[:5]),
+            "" if row["confidence"] is None else row["confidence"],
+            row["genre_source"],
+            ";".join(row["top_tags"]),
+        ])
+
+
+def library_json_chunks(*, user):
+    """A JSON array, one element per chunk."""
+    yield "["
+    for index, row in enumerate(library_export_rows(user=user)):
+        yield ("," if index else "") + "\n" + json.dumps(row, ensure_ascii=False)
+    yield "\n]\n"

@@ -1,0 +1,48 @@
+"""Track-page panels (similar tracks, genre correction, actions) that need no help from the view."""
+from django import template
+
+from classifier import selectors
+from classifier.services.corrections import genre_choices
+
+register = template.Library()
+
+
+@register.inclusion_tag("library/_similar.html", takes_context=True)
+def similar_tracks(context, track, limit=5):
+    request = context["request"]
+    return {"track": track, "similar": selectors.track_similar(user=request.user, track=track, limit=limit)}
+
+
+@register.inclusion_tag("library/_genre_form.html", takes_context=True)
+def genre_form(context, track):
+    return {
+        "track": track,
+        "choices": genre_choices(track=track),
+        "csrf_token": context.get("csrf_token"),
+        "next": context["request"].get_full_path(),
+    }
+
+
+@register.inclusion_tag("library/_track_actions.html", takes_context=True)
+def track_actions(context, track):
+    return {"track": track, "csrf_token": context.get("csrf_token"), "next": context["request"].get_full_path()}
+
+
+@register.filter
+def percent(value):
+    """0.734 → "73%"; empty for missing values."""
+    if value is None or value == "":
+        return ""
+    return f"{float(value):.0%}"
+
+
+@register.filter
+def mmss(seconds):
+    """183.4 → "3:03"; "—" when unknown."""
+    if seconds is None or seconds == "":
+        return "—"
+    total = int(round(float(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+

@@ -1,0 +1,143 @@
+"""The library page and the actions on tracks that live there (genre, delete, re-classify, download)."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from classifier import selectors
+from classifier.models import Track
+from classifier.services.classification import track_reclassify
+from classifier.services.corrections import track_set_genre
+from classifier.services.exports import library_csv_lines, library_json_chunks
+from classifier.services.tags import download_name, track_tagged_copy
+from classifier.services.tracks import track_delete
+
+PAGE_SIZE = 50
+SORTS = {"newest": "Newest", "title": "Title", "artist": "Artist", "confidence": "Confidence"}
+
+
+def installed_version() -> str | None:
+    bundle = selectors.installed_bundle()
+    return bundle["config"].get("version") if bundle else None
+
+
+@login_required
+def library(request):
+    search = request.GET.get("q", "").strip()[:200]
+    genre = request.GET.get("genre", "").strip()[:64]
+    status = request.GET.get("status", "")
+    status = status if status in Track.Status.values else ""
+    sort = request.GET.get("sort", "newest")
+    sort = sort if sort in SORTS else "newest"
+
+    tracks = selectors.library_tracks(user=request.user, search=search, genre=genre, status=status, sort=sort)
+    # get_page() turns "?page=abc" or a page past the end into a real page instead of a 404.
+    page = Paginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
+    version = installed_version()
+    outdated = selectors.tracks_outdated(user=request.user, version=version).count() if version else 0
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "library/library.html", {
+        "page": page,
+        "search": search,
+        "genre": genre,
+        "status": status,
+        "sort": sort,
+        "sorts": SORTS,
+        "statuses": Track.Status.choices,
+        "genres": selectors.genre_counts(user=request.user),
+        "model_version": version,
+        "outdated": outdated,
+        "filtered": bool(search or genre or status),
+        "query": query.urlencode(),
+    })
+
+
+def _back(request, fallback):
+    """Where the form came from (a same-site `next`), else `fallback`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@login_required
+@require_POST
+def track_genre(request, track_id):
+    track = selectors.track_get(user=request.user, track_id=track_id)
+    try:
+        track_set_genre(track=track, genre=request.POST.get("genre", ""))
+    except ValidationError as err:
+        messages.error(request, " ".join(err.messages))
+    else:
+        if track.user_genre:
+            messages.success(request, f"Genre set to {track.user_genre}.")
+        else:
+            messages.success(request, "Back to the model's genre.")
+    return _back(request, reverse("track-detail", args=[track.pk]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def track_delete_view(request, track_id):
+    track = selectors.track_get(user=request.user, track_id=track_id)
+    if request.method == "POST":
+        title = track.display_title
+        track_delete(track=track)
+        messages.success(request, f"Deleted {title}.")
+        return redirect("home")
+    return render(request, "library/confirm_delete.html", {"track": track})
+
+
+@login_required
+@require_POST
+def track_reclassify_view(request, track_id):
+    track = selectors.track_get(user=request.user, track_id=track_id)
+    track_reclassify(track=track)
+    messages.success(request, f"{track.display_title} is queued to be classified again.")
+    return _back(request, reverse("track-detail", args=[track.pk]))
+
+
+@login_required
+@require_POST
+def library_reclassify(request):
+    """Re-run the model on the tracks of an older model version, or with scope=all on every track."""
+    if request.POST.get("scope") == "all":
+        tracks = selectors.track_list(user=request.user)
+    else:
+        version = installed_version()
+        if version is None:
+            messages.error(request, "No model is installed yet.")
+            return redirect("home")
+        tracks = selectors.tracks_outdated(user=request.user, version=version)
+    count = 0
+    for track in tracks.exclude(status__in=[Track.Status.QUEUED, Track.Status.PROCESSING]).iterator():
+        track_reclassify(track=track)
+        count += 1
+    messages.success(request, f"{count} track{'s' if count != 1 else ''} queued to be classified again.")
+    return redirect("home")
+
+
+@login_required
+def track_download(request, track_id):
+    track = selectors.track_get(user=request.user, track_id=track_id)
+    try:
+        copy = track_tagged_copy(track=track)
+    except FileNotFoundError:
+        raise Http404("The audio file of this track is missing.")
+    return FileResponse(copy, as_attachment=True, filename=download_name(track))
+
+
+@login_required
+def library_export(request, fmt):
+    if fmt == "json":
+        response = StreamingHttpResponse(library_json_chunks(user=request.user), content_type="application/json")
+    else:
+        response = StreamingHttpResponse(library_csv_lines(user=request.user), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="genreweb-library.{fmt}"'
+    return response

@@ -1,0 +1,106 @@
+"""What model is installed: straight from the bundle's own files (config, metrics, confusion matrix).
+
+The metrics file is written by the ml package and may grow; the page shows whatever it finds:
+plain values as facts, {genre: {metric: value}} tables as tables, other dicts as sections.
+"""
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+
+from classifier import selectors
+
+PER_GENRE_KEYS = ("per_genre", "per_class", "per_label")
+
+
+def _text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value) if all(not isinstance(v, (list, dict)) for v in value) else f"{len(value)} items"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items())
+    return "—" if value is None else str(value)
+
+
+def _facts(data: dict, skip=()) -> list[tuple[str, str]]:
+    """Key/value pairs for a <dl>; nested dicts one level deep are folded into "key.sub"."""
+    facts = []
+    for key, value in data.items():
+        if key in skip:
+            continue
+        if isinstance(value, dict) and value and all(not isinstance(v, dict) for v in value.values()) and len(value) <= 12:
+            facts.append((key.replace("_", " "), _text(value)))
+        elif isinstance(value, dict):
+            facts.extend((f"{key.replace('_', ' ')} · {k}", v) for k, v in _facts(value))
+        else:
+            facts.append((key.replace("_", " "), _text(value)))
+    return facts
+
+
+def _per_genre(section: dict):
+    for key in PER_GENRE_KEYS:
+        table = section.get(key)
+        if isinstance(table, dict) and table and all(isinstance(v, dict) for v in table.values()):
+            columns = list(dict.fromkeys(c for row in table.values() for c in row))
+            return {"columns": columns,
+                    "rows": [(genre, [_text(row.get(c)) for c in columns]) for genre, row in table.items()]}
+    return None
+
+
+def _score_section(title: str, section: dict) -> dict:
+    return {
+        "title": title,
+        "facts": [(k.replace("_", " "), _text(v)) for k, v in section.items() if isinstance(v, (int, float, str))],
+        "per_genre": _per_genre(section),
+    }
+
+
+def metrics_sections(metrics: dict) -> tuple[list, list]:
+    """(scores, information): dicts holding numbers become score sections, the rest facts."""
+    scores, info = [], []
+    top = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    if any(isinstance(v, float) for v in top.values()) or _per_genre(metrics):
+        scores.append(_score_section("Scores", metrics))
+    else:
+        info.extend(_facts(top))
+    for key, value in metrics.items():
+        if not isinstance(value, dict) or key in PER_GENRE_KEYS:
+            continue
+        if any(isinstance(v, float) for v in value.values()) or _per_genre(value):
+            scores.append(_score_section(key.replace("_", " ").capitalize(), value))
+        else:
+            info.extend((f"{key} · {k}", v) for k, v in _facts(value))
+    return scores, info
+
+
+@login_required
+def model_info(request):
+    bundle = selectors.installed_bundle()
+    if bundle is None:
+        return render(request, "model/info.html", {"bundle": None})
+    config, metrics = bundle["config"], bundle["metrics"] or {}
+    scores, evaluation = metrics_sections(metrics)
+    training = config.get("training") or config.get("train") or {}
+    return render(request, "model/info.html", {
+        "bundle": bundle,
+        "config": config,
+        "metrics": metrics,
+        "scores": scores,
+        "evaluation": evaluation,
+        "architecture": [("name", (config.get("architecture") or {}).get("name", "—")),
+                         *_facts((config.get("architecture") or {}).get("params", {}))],
+        "features": _facts(config.get("features", {})),
+        "training": _facts(training),
+        "data": _facts(config.get("data") or config.get("dataset") or {}),
+        "pretrained": _facts(config.get("pretrained") or {}),
+        "labels": config.get("labels", []),
+        "has_confusion_matrix": bool(bundle["confusion_matrix_png"]),
+    })
+
+
+@login_required
+def confusion_matrix(request):
+    bundle = selectors.installed_bundle()
+    if not bundle or not bundle["confusion_matrix_png"]:
+        raise Http404("This model has no confusion matrix.")
+    return FileResponse(open(bundle["confusion_matrix_png"], "rb"), content_type="image/png")

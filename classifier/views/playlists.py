@@ -1,0 +1,44 @@
+"""Genre playlists: an overview, a page that plays one genre in order, and an M3U export."""
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from classifier import selectors
+
+
+@login_required
+def playlist_list(request):
+    return render(request, "playlists/list.html", {"genres": selectors.genre_counts(user=request.user)})
+
+
+def _tracks_or_404(request, genre):
+    tracks = list(selectors.playlist_tracks(user=request.user, genre=genre))
+    if not tracks:
+        raise Http404("No tracks of this genre in your library.")
+    return tracks
+
+
+@login_required
+def playlist_detail(request, genre):
+    return render(request, "playlists/detail.html", {"genre": genre, "tracks": _tracks_or_404(request, genre)})
+
+
+@login_required
+def playlist_m3u(request, genre):
+    """Extended M3U with absolute URLs; players send the session cookie only if they share it,
+    so this suits a browser-based player or a local one after logging in."""
+    lines = ["#EXTM3U", f"#PLAYLIST:GenreWeb · {genre}"]
+    for track in _tracks_or_404(request, genre):
+        seconds = round(track.duration) if track.duration else -1
+        title = f"{track.artist} - {track.display_title}" if track.artist else track.display_title
+        title = title.replace("\n", " ").replace("\r", " ")
+        lines.append(f"#EXTINF:{seconds},{title}")
+        lines.append(request.build_absolute_uri(reverse("track-audio", args=[track.pk])))
+    response = HttpResponse("\n".join(lines) + "\n", content_type="audio/x-mpegurl; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_safe_name(genre)}.m3u"'
+    return response
+
+
+def _safe_name(genre: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in genre) or "playlist"

@@ -1,0 +1,95 @@
+"""Playlists, the M3U export, the dashboard and the model page."""
+import pytest
+from django.urls import reverse
+
+from classifier.models import Track
+
+pytestmark = pytest.mark.django_db
+
+
+def test_playlists_overview_counts_genres(alice_client, make_track, user):
+    make_track(user, genre="rock")
+    make_track(user, genre="rock")
+    make_track(user, genre="jazz")
+    make_track(user, genre="", status=Track.Status.QUEUED)
+    response = alice_client.get(reverse("playlists"))
+    assert response.context["genres"] == [{"genre": "rock", "count": 2}, {"genre": "jazz", "count": 1}]
+    assert reverse("playlist-detail", args=["rock"]) in response.content.decode()
+
+
+def test_playlists_empty_state(alice_client):
+    assert "No playlists yet" in alice_client.get(reverse("playlists")).content.decode()
+
+
+def test_playlist_orders_by_confidence_and_has_a_player(alice_client, make_track, user):
+    make_track(user, title="Unsure", confidence=0.4)
+    make_track(user, title="Sure", confidence=0.95)
+    response = alice_client.get(reverse("playlist-detail", args=["rock"]))
+    assert [t.title for t in response.context["tracks"]] == ["Sure", "Unsure"]
+    html = response.content.decode()
+    assert 'id="player-audio"' in html and "js/player.js" in html
+    assert html.count('aria-current="true"') == 1
+
+
+def test_m3u_export(alice_client, make_track, user):
+    first = make_track(user, title="Sure", artist="Band", confidence=0.95, duration=125.6)
+    make_track(user, title="Unsure", confidence=0.4, duration=None)
+    response = alice_client.get(reverse("playlist-m3u", args=["rock"]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("audio/x-mpegurl")
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "#EXTM3U"
+    assert lines[2] == "#EXTINF:126,Band - Sure"
+    assert lines[3] == "http://testserver" + reverse("track-audio", args=[first.pk])
+    assert lines[4] == "#EXTINF:-1,Unsure"
+
+
+def test_dashboard_counts(alice_client, make_track, user):
+    make_track(user, title="Low", confidence=0.2)
+    make_track(user, title="High", confidence=0.8, genre="jazz")
+    make_track(user, genre="", status=Track.Status.FAILED)
+    make_track(user, genre="", status=Track.Status.QUEUED)
+    response = alice_client.get(reverse("dashboard"))
+    stats = response.context["stats"]
+    assert stats["total"] == 4
+    assert stats["by_status"] == {"queued": 1, "processing": 0, "done": 2, "failed": 1}
+    assert stats["average_confidence"] == pytest.approx(0.5)
+    assert [t.title for t in response.context["least_sure"]] == ["Low", "High"]
+    html = response.content.decode()
+    assert "<svg" in html and html.count("<rect") == 2
+    assert 'id="average-confidence">50%<' in html
+
+
+def test_dashboard_empty_state(alice_client):
+    assert "Nothing to count yet" in alice_client.get(reverse("dashboard")).content.decode()
+
+
+def test_model_page_shows_the_bundle(alice_client, bundle_dir):
+    html = alice_client.get(reverse("model-info")).content.decode()
+    assert "test-genre-model" in html and "<code>2.0</code>" in html
+    assert "musicnn_genre" in html and "batch size" in html and "0.8125" in html
+    assert "<h3>Model</h3>" in html and "<h3>Baseline</h3>" in html and "MFCC + logistic regression" in html
+    assert '<th scope="row">reggae</th><td class="num">0.8</td>' in html
+    assert "clips per genre</dt><dd>blues: 10, rock: 2" in html
+    assert "Confusion matrix" not in html  # no image in this bundle
+    assert alice_client.get(reverse("model-confusion-matrix")).status_code == 404
+
+
+def test_model_page_with_confusion_matrix(alice_client, bundle_dir, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (4, 4), "white").save(bundle_dir / "confusion_matrix.png")
+    assert reverse("model-confusion-matrix") in alice_client.get(reverse("model-info")).content.decode()
+    response = alice_client.get(reverse("model-confusion-matrix"))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+
+
+def test_model_page_without_metrics_or_bundle(alice_client, bundle_dir, settings, tmp_path):
+    (bundle_dir / "performance_metrics.json").unlink()
+    response = alice_client.get(reverse("model-info"))
+    assert response.status_code == 200 and "has no performance_metrics.json" in response.content.decode()
+    (bundle_dir / "model_config.json").write_text("{not json")
+    assert "No model installed" in alice_client.get(reverse("model-info")).content.decode()
+    settings.MODEL_BUNDLE_DIR = tmp_path / "missing"
+    assert "No model installed" in alice_client.get(reverse("model-info")).content.decode()
