@@ -2,9 +2,11 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from classifier.services.classification import track_classify, track_mark_failed
+from classifier.services.webhooks import WebhookRetry, webhook_deliver
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +34,13 @@ def classify_track(self, track_id: str) -> None:
         logger.exception("classification of track %s crashed", track_id)
         track_mark_failed(track_id=track_id, reason=f"Internal error while classifying ({type(exc).__name__}).")
         raise
+
+
+@shared_task(name="classifier.deliver_webhook", bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> None:
+    """POST one recorded webhook delivery; network errors and 5xx retry with exponential back-off."""
+    retries = self.request.retries
+    try:
+        webhook_deliver(delivery_id=delivery_id, final_attempt=retries >= settings.WEBHOOK_MAX_RETRIES)
+    except WebhookRetry as exc:
+        raise self.retry(exc=exc, countdown=settings.WEBHOOK_RETRY_BACKOFF * 2**retries)

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from classifier.models import Prediction, Track
 from classifier.services.spectrogram import spectrogram_png
+from classifier.services.webhooks import webhook_track_finished
 from ml.inference import AudioError, Classifier, get_classifier
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ def classifier() -> Classifier:
 
 def track_mark_failed(*, track_id, reason: str) -> None:
     Track.objects.filter(pk=track_id).update(status=Track.Status.FAILED, failure_reason=reason[:2000])
+    webhook_track_finished(track_id=track_id)
 
 
 def track_classify(*, track_id) -> Track | None:
@@ -66,6 +68,7 @@ def track_classify(*, track_id) -> Track | None:
         track.save(update_fields=["spectrogram", "status", "failure_reason", "duration", "updated_at"])
     if old_spectrogram and old_spectrogram != track.spectrogram.name:
         track.spectrogram.storage.delete(old_spectrogram)
+    webhook_track_finished(track_id=track.pk)
     return track
 
 

@@ -1,0 +1,184 @@
+"""Input and output shapes of the API. Validation only; the services do the work."""
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from classifier.models import ApiToken, Prediction, Track, Webhook, WebhookDelivery
+
+
+def absolute(request, name, **kwargs) -> str:
+    return request.build_absolute_uri(reverse(name, kwargs=kwargs))
+
+
+class SegmentSerializer(serializers.Serializer):
+    start = serializers.FloatField(help_text="Seconds from the start.")
+    end = serializers.FloatField()
+    genre = serializers.CharField()
+    confidence = serializers.FloatField()
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    probabilities = serializers.DictField(child=serializers.FloatField(), help_text="Every label's probability.")
+    timeline = SegmentSerializer(many=True, help_text="Genre over time, in time order.")
+    tags = serializers.DictField(child=serializers.FloatField(), help_text="Pretrained tags, highest first.")
+
+    class Meta:
+        model = Prediction
+        fields = ["genre", "confidence", "probabilities", "timeline", "tags", "model_version", "device",
+                  "seconds", "classified_at"]
+
+
+class TrackSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="This track in the API.")
+    audio_url = serializers.SerializerMethodField(help_text="The stored audio (supports Range).")
+    genre = serializers.CharField(read_only=True, help_text="Effective genre: user_genre if set, else the model's.")
+    genre_source = serializers.ChoiceField(choices=["user", "model", ""], read_only=True)
+    confidence = serializers.SerializerMethodField(help_text="The model's confidence in its genre.")
+    model_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Track
+        fields = ["id", "url", "audio_url", "status", "failure_reason", "original_name", "title", "artist",
+                  "album", "duration", "format", "size", "genre", "genre_source", "user_genre", "confidence",
+                  "model_version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, track) -> str:
+        return absolute(self.context["request"], "api:track-detail", pk=track.pk)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_audio_url(self, track) -> str:
+        return absolute(self.context["request"], "api:track-audio", pk=track.pk)
+
+    def _prediction(self, track):
+        return getattr(track, "prediction", None)
+
+    def get_confidence(self, track) -> float | None:
+        prediction = self._prediction(track)
+        return prediction.confidence if prediction else None
+
+    def get_model_version(self, track) -> str | None:
+        prediction = self._prediction(track)
+        return prediction.model_version if prediction else None
+
+
+class TrackDetailSerializer(TrackSerializer):
+    prediction = serializers.SerializerMethodField()
+
+    class Meta(TrackSerializer.Meta):
+        fields = [*TrackSerializer.Meta.fields, "sha256", "prediction"]
+        read_only_fields = fields
+
+    @extend_schema_field(PredictionSerializer(allow_null=True))
+    def get_prediction(self, track):
+        prediction = self._prediction(track)
+        return PredictionSerializer(prediction).data if prediction else None
+
+
+class UploadedTrackSerializer(TrackSerializer):
+    duplicate = serializers.SerializerMethodField(
+        help_text="True when these exact bytes were already in your library: the existing track is returned.")
+
+    class Meta(TrackSerializer.Meta):
+        fields = [*TrackSerializer.Meta.fields, "duplicate"]
+        read_only_fields = fields
+
+    def get_duplicate(self, track) -> bool:
+        return bool(self.context.get("duplicates") and track.pk in self.context["duplicates"])
+
+
+class UploadInputSerializer(serializers.Serializer):
+    file = serializers.ListField(child=serializers.FileField(), help_text="One or more audio files (repeat the field).")
+
+
+class UploadErrorSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class UploadBatchSerializer(serializers.Serializer):
+    tracks = UploadedTrackSerializer(many=True)
+    errors = UploadErrorSerializer(many=True)
+
+
+class TrackUpdateSerializer(serializers.Serializer):
+    user_genre = serializers.CharField(allow_blank=True, max_length=64,
+                                       help_text="One of the model's labels; an empty string clears it.")
+
+
+class SimilarTrackSerializer(serializers.Serializer):
+    similarity = serializers.FloatField(help_text="Cosine similarity of the embeddings, -1 to 1.")
+    track = TrackSerializer()
+
+
+class GenreCountSerializer(serializers.Serializer):
+    genre = serializers.CharField()
+    count = serializers.IntegerField(help_text="Your tracks with this effective genre.")
+
+
+class PlaylistSerializer(GenreCountSerializer):
+    url = serializers.URLField()
+    m3u_url = serializers.URLField()
+
+
+class StatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    corrected = serializers.IntegerField(help_text="Tracks with a user genre.")
+    average_confidence = serializers.FloatField(allow_null=True)
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    by_genre = GenreCountSerializer(many=True)
+
+
+class ModelInfoSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    version = serializers.CharField()
+    labels = serializers.ListField(child=serializers.CharField())
+    sample_rate = serializers.IntegerField()
+    device = serializers.CharField(help_text="Where the worker runs the model: cpu or cuda:N.")
+    metrics = serializers.DictField(help_text="performance_metrics.json of the bundle.")
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    checks = serializers.DictField(child=serializers.CharField(), required=False)
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                 help_text="A name to recognise the token by.")
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+        read_only_fields = ["id", "prefix", "created_at", "last_used_at"]
+
+
+class NewTokenSerializer(TokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="The secret. Shown only in this response.")
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+        read_only_fields = [*TokenSerializer.Meta.read_only_fields, "token"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "event", "track_id", "status", "attempts", "created_at", "delivered_at"]
+        read_only_fields = fields
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "description", "active", "secret", "created_at"]
+        read_only_fields = ["id", "secret", "created_at"]
+        extra_kwargs = {"secret": {"help_text": "Signs deliveries: X-GenreWeb-Signature: "
+                                                "t=<unix>,v1=hex(HMAC-SHA256(secret, f\"{t}.{body}\"))."}}
