@@ -2,8 +2,12 @@
 
 Bad values raise ImproperlyConfigured at start-up rather than at the first request.
 """
+import os
+import re
 import secrets
+import zoneinfo
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -14,6 +18,58 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name: str, default: bool) -> bool:
+    """Strict boolean: a typo such as DEBUG=ture must not silently mean False."""
+    value = env.str(name, default=str(default)).strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean; use true/false (or 1/0, yes/no, on/off).")
+
+
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
+    return value
+
+
+def _float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not value >= minimum:  # also rejects nan
+        raise ImproperlyConfigured(f"{name}={raw} must be at least {minimum:g}.")
+    return value
+
+
+def _rate(name: str, default: str) -> str:
+    """A DRF throttle rate; DRF itself would only choke on a bad one at the first request."""
+    value = env.str(name, default=default).strip()
+    if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name}={value!r} must look like 1200/hour (per second, minute, hour or day).")
+    return value
+
+
+def _url_scheme(name: str, url: str, allowed: set[str], example: str) -> None:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in allowed:
+        raise ImproperlyConfigured(
+            f"{name} has an unsupported scheme {scheme + '://' if scheme else '(none)'}; "
+            f"expected {' or '.join(sorted(s + '://' for s in allowed))}, e.g. {example}"
+        )
+
 
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept in var/ so that
@@ -22,16 +78,41 @@ def _secret_key() -> str:
         return key
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        # Private from the first byte, and published with link() so that processes starting
+        # together (web, worker) all end up with the one key that won.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
 # --- Core -------------------------------------------------------------------------------
 SECRET_KEY = _secret_key()
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = _bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS entry {_origin!r} needs its scheme, e.g. https://{_origin}")
+
+# HTTPS behind a reverse proxy (all off by default so the plain-HTTP one-command setup works).
+# SECURE_PROXY_SSL_HEADER names the header the proxy sets, optionally with its value:
+# "X-Forwarded-Proto" (value https) or "X-Forwarded-Proto=https".
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", default=False)
+if _proxy_header := env.str("SECURE_PROXY_SSL_HEADER", default="").strip():
+    _header, _, _value = _proxy_header.partition("=")
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _header.strip()):
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER={_proxy_header!r} must be a header name such as X-Forwarded-Proto.")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip() or "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -45,6 +126,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally, no CDN
     "classifier",
 ]
 
@@ -78,7 +160,11 @@ TEMPLATES = [
 ]
 
 # --- Database: SQLite by default, PostgreSQL (or any dj-database-url) via DATABASE_URL ---
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+_DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+# Only engines whose driver requirements.txt installs; anything else would fail at the first query.
+_url_scheme("DATABASE_URL", _DATABASE_URL, {"sqlite", "postgres", "postgresql", "pgsql"},
+            "postgres://user:password@127.0.0.1:5432/genreweb")
+DATABASES = {"default": env.db_url_config(_DATABASE_URL)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The web process and the worker write concurrently; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -101,6 +187,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="genreweb@localhost")
 # --- i18n -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+if TIME_ZONE != "UTC":  # UTC needs no tz database (slim images may lack one)
+    try:
+        zoneinfo.ZoneInfo(TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not an IANA time zone name such as UTC or Europe/Paris.") from None
 USE_I18N = True
 USE_TZ = True
 
@@ -113,9 +204,7 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 # Uploads: the size limit is enforced while the body streams in (classifier.uploadhandlers).
-UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_MB", default=200) * 1024 * 1024
-if UPLOAD_MAX_BYTES <= 0:
-    raise ImproperlyConfigured("UPLOAD_MAX_MB must be a positive number of megabytes.")
+UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_MB", default=200) * 1024 * 1024
 FILE_UPLOAD_HANDLERS = [
     "classifier.uploadhandlers.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
@@ -123,11 +212,14 @@ FILE_UPLOAD_HANDLERS = [
 
 # --- Model ------------------------------------------------------------------------------
 MODEL_BUNDLE_DIR = Path(env.str("MODEL_BUNDLE_DIR", default=str(BASE_DIR / "models" / "saved_models")))
-INFERENCE_DEVICE = env.str("INFERENCE_DEVICE", default="auto")  # auto | cpu | cuda | cuda:N
+INFERENCE_DEVICE = env.str("INFERENCE_DEVICE", default="auto").strip().lower()
+if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", INFERENCE_DEVICE):
+    raise ImproperlyConfigured(f"INFERENCE_DEVICE={INFERENCE_DEVICE!r} must be auto, cpu, cuda or cuda:N.")
 
 # --- Celery: Redis when REDIS_URL is set, else an embedded broker on the filesystem ------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    _url_scheme("REDIS_URL", REDIS_URL, {"redis", "rediss"}, "redis://127.0.0.1:6379/0")
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
@@ -139,6 +231,8 @@ else:
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir),
         "store_processed": False,
+        # Exchange bindings; kombu's default is ./control, i.e. wherever the process started.
+        "control_folder": str(VAR_DIR / "celery-control"),
     }
     CELERY_RESULT_BACKEND = None
 # Results live in the database; Celery's own result store is not needed.
@@ -149,17 +243,66 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="genreweb")
 # The model uses all cores itself; one process per worker keeps memory at one model copy.
-CELERY_WORKER_CONCURRENCY = env.int("CELERY_CONCURRENCY", default=1)
+CELERY_WORKER_CONCURRENCY = _int("CELERY_CONCURRENCY", default=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers unacknowledged jobs after this long; longer than any classification.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **globals().get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "visibility_timeout": _int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").strip().upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+# --- REST API (classifier.api) ------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "classifier.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies; the upload endpoint takes multipart itself.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "classifier.api.pagination.Pagination",
+    "PAGE_SIZE": _int("API_PAGE_SIZE", default=50),
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "classifier.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["classifier.api.throttling.ClientRateThrottle"],
+    # Per token (or per user for session requests); "uploads" applies to POST /tracks/ on top.
+    "DEFAULT_THROTTLE_RATES": {
+        "client": _rate("API_THROTTLE_RATE", default="1200/hour"),
+        "uploads": _rate("API_UPLOAD_THROTTLE_RATE", default="300/hour"),
+        "login": _rate("API_LOGIN_THROTTLE_RATE", default="20/hour"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GenreWeb API",
+    "DESCRIPTION": "Upload music, read what genre the model hears, browse playlists and get webhooks.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TrackStatusEnum": "classifier.models.Track.Status",
+        "DeliveryStatusEnum": "classifier.models.WebhookDelivery.Status",
+    },
+}
+# Webhook deliveries: back-off base (seconds) doubles per retry, up to WEBHOOK_MAX_RETRIES.
+WEBHOOK_TIMEOUT = _float("WEBHOOK_TIMEOUT", default=10.0, minimum=0.1)
+WEBHOOK_MAX_RETRIES = _int("WEBHOOK_MAX_RETRIES", default=6, minimum=0)
+WEBHOOK_RETRY_BACKOFF = _float("WEBHOOK_RETRY_BACKOFF", default=30.0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

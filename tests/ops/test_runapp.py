@@ -1,0 +1,179 @@
+"""`manage.py runapp` for real: a gunicorn server and a Celery worker as child processes, on the
+embedded defaults (SQLite + filesystem broker) in a temporary var dir."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTED = re.compile(r"Started Celery worker \(pid (\d+)\) and web server \(pid (\d+)\)")
+RUNNING = re.compile(r"GenreWeb is running at (http://\S+)")
+
+pytestmark = pytest.mark.worker
+
+# Queues a generated track the way an upload does, in the app's own database, and waits for the
+# runapp worker to classify it; prints the final status and genre.
+QUEUE_AND_WAIT = """
+import sys, time
+from pathlib import Path
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from classifier.models import Track
+from classifier.services.uploads import track_upload
+from tests.audiogen import write_audio
+
+user = get_user_model().objects.create_user("runapp", "runapp@example.com", "x-unused-password-1")
+clip = write_audio(Path(sys.argv[1]), "flac", "music", 6)
+track = track_upload(owner=user, upload=SimpleUploadedFile("clip.flac", clip.read_bytes())).track
+deadline = time.monotonic() + 240
+while track.status not in ("done", "failed") and time.monotonic() < deadline:
+    time.sleep(0.3)
+    track.refresh_from_db()
+print(track.status, track.genre or "", track.failure_reason)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return found
+
+
+def wait_until(predicate, timeout: float, what: str, output=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}\n{output()}")
+
+
+class App:
+    """A running `manage.py runapp` with its output collected line by line."""
+
+    def __init__(self, env: dict, port: int):
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runapp", "--port", str(port), "--web-workers", "1"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def output(self) -> str:
+        return "".join(self.lines[-60:])
+
+    def search(self, pattern: re.Pattern):
+        return next((m for line in list(self.lines) if (m := pattern.search(line))), None)
+
+    def started(self) -> tuple[int, int, str]:
+        """(worker pid, web pid, URL) once the server answers and the worker is ready."""
+        pids = wait_until(lambda: self.search(STARTED), 120, "runapp to start its children", self.output)
+        url = wait_until(lambda: self.search(RUNNING), 180, "the URL line", self.output).group(1)
+        wait_until(lambda: any(" ready." in line for line in self.lines), 180, "the worker", self.output)
+        return int(pids.group(1)), int(pids.group(2)), url
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory):
+    """Environment of a fresh install: no DATABASE_URL/REDIS_URL, its own var dir, migrated."""
+    var = tmp_path_factory.mktemp("runapp-var")
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "HOST", "PORT"}}
+    env.update(GENREWEB_VAR_DIR=str(var), MEDIA_ROOT=str(var / "media"), CELERY_QUEUE="runapp-test",
+               PYTHONUNBUFFERED="1")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
+                   check=True, timeout=300)
+    return env
+
+
+@pytest.fixture
+def app_factory(app_env):
+    apps = []
+
+    def start() -> App:
+        apps.append(App(app_env, free_port()))
+        return apps[-1]
+
+    yield start
+    for app in apps:
+        app.stop()
+
+
+def test_runapp_serves_the_site_classifies_and_stops_both_on_sigterm(app_factory, app_env, tmp_path):
+    app = app_factory()
+    worker_pid, web_pid, url = app.started()
+
+    assert url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.status == 200
+        assert b"GenreWeb" in response.read()
+    assert alive(worker_pid) and alive(web_pid)
+    assert worker_pid in children_of(app.process.pid) and web_pid in children_of(app.process.pid)
+    assert re.search(r"-m celery -A genreweb worker\b", cmdline(worker_pid))
+    assert "gunicorn genreweb.wsgi" in cmdline(web_pid)
+    family = [worker_pid, web_pid, *children_of(worker_pid), *children_of(web_pid)]
+    assert len(family) >= 4  # the celery pool process and the gunicorn worker exist too
+
+    queued = subprocess.run([sys.executable, "-c", QUEUE_AND_WAIT, str(tmp_path / "clip.flac")], cwd=ROOT,
+                            env=app_env, capture_output=True, text=True, timeout=300)
+    assert queued.returncode == 0, queued.stderr
+    status, genre, *_ = queued.stdout.split() + ["", ""]
+    assert status == "done", queued.stdout + app.output()
+    assert genre
+
+    app.process.send_signal(signal.SIGTERM)
+    assert app.process.wait(90) == 0, app.output()
+    wait_until(lambda: not any(alive(pid) for pid in family), 30, "all processes to exit", app.output)
+    assert "GenreWeb stopped." in app.output()
+
+
+def test_runapp_stops_the_web_server_and_fails_when_the_worker_dies(app_factory):
+    app = app_factory()
+    worker_pid, web_pid, _ = app.started()
+    web_family = [web_pid, *children_of(web_pid)]
+
+    os.kill(worker_pid, signal.SIGKILL)
+    assert app.process.wait(90) != 0, app.output()
+    assert "The worker process exited" in app.output()
+    wait_until(lambda: not any(alive(pid) for pid in web_family), 30, "the web server to exit", app.output)

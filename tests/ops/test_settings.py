@@ -1,0 +1,138 @@
+"""Settings come from the environment: checked in fresh interpreters with a controlled env,
+because settings are read once per process."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Prints the settings these tests look at, as JSON; a settings error escapes as a traceback.
+PROBE = """
+import json
+from django.conf import settings
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
+    "broker": settings.CELERY_BROKER_URL, "backend": settings.CELERY_RESULT_BACKEND,
+    "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "debug": settings.DEBUG, "upload_max": settings.UPLOAD_MAX_BYTES,
+    "device": settings.INFERENCE_DEVICE, "queue": settings.CELERY_TASK_DEFAULT_QUEUE,
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT, "session_secure": settings.SESSION_COOKIE_SECURE,
+    "proxy_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
+}))
+"""
+
+# Everything settings.py reads: none of it may leak in from the environment running the tests.
+SETTINGS_VARS = [
+    "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL",
+    "MEDIA_ROOT", "UPLOAD_MAX_MB", "MODEL_BUNDLE_DIR", "INFERENCE_DEVICE", "CELERY_QUEUE",
+    "CELERY_CONCURRENCY", "CELERY_VISIBILITY_TIMEOUT", "EMAIL_BACKEND", "DEFAULT_FROM_EMAIL",
+    "TIME_ZONE", "LOG_LEVEL", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+    "SECURE_PROXY_SSL_HEADER", "API_PAGE_SIZE", "API_THROTTLE_RATE", "API_UPLOAD_THROTTLE_RATE",
+    "API_LOGIN_THROTTLE_RATE", "WEBHOOK_TIMEOUT", "WEBHOOK_MAX_RETRIES", "WEBHOOK_RETRY_BACKOFF",
+]
+
+
+def run_settings(tmp_path, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    clean.update(DJANGO_SETTINGS_MODULE="genreweb.settings", GENREWEB_VAR_DIR=str(tmp_path / "var"), **env)
+    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True,
+                          text=True, timeout=120)
+
+
+def load(tmp_path, **env) -> dict:
+    result = run_settings(tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_no_environment_means_sqlite_and_filesystem_broker(tmp_path):
+    s = load(tmp_path)
+    assert s["engine"] == "django.db.backends.sqlite3"
+    assert s["name"] == str(tmp_path / "var" / "db.sqlite3")
+    assert s["broker"] == "filesystem://"
+    assert s["backend"] is None
+    assert Path(s["transport"]["data_folder_in"]) == tmp_path / "var" / "celery-queue"
+    assert (tmp_path / "var" / "celery-queue").is_dir()
+    # Every broker file lives in the var dir, none in the directory the process started from.
+    assert Path(s["transport"]["control_folder"]) == tmp_path / "var" / "celery-control"
+    assert s["debug"] is False
+    assert s["upload_max"] == 200 * 1024 * 1024
+    assert s["device"] == "auto"
+    assert s["queue"] == "genreweb"
+    assert s["ssl_redirect"] is False and s["proxy_header"] is None
+    # The generated secret key is kept private in var/ and reused by the next process.
+    key_file = tmp_path / "var" / "secret_key"
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert load(tmp_path) == s
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_database_url_selects_postgresql(tmp_path, scheme):
+    s = load(tmp_path, DATABASE_URL=f"{scheme}://genre:pw@db.example:5433/genreweb")
+    assert s["engine"] == "django.db.backends.postgresql"
+    assert (s["name"], s["host"]) == ("genreweb", "db.example")
+    assert s["broker"] == "filesystem://"  # the broker is chosen independently
+
+
+def test_redis_url_selects_redis_broker_and_result_backend(tmp_path):
+    s = load(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", CELERY_VISIBILITY_TIMEOUT="7200")
+    assert s["broker"] == "redis://127.0.0.1:6379/3"
+    assert s["backend"] == "redis://127.0.0.1:6379/3"
+    assert s["transport"] == {"visibility_timeout": 7200}
+    assert s["engine"] == "django.db.backends.sqlite3"
+
+
+def test_valid_values_are_used(tmp_path):
+    s = load(tmp_path, DEBUG="true", UPLOAD_MAX_MB="5", INFERENCE_DEVICE="CUDA:1", CELERY_QUEUE="q-x",
+             SECURE_SSL_REDIRECT="on", SESSION_COOKIE_SECURE="1", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+    assert s["debug"] is True
+    assert s["upload_max"] == 5 * 1024 * 1024
+    assert s["device"] == "cuda:1"
+    assert s["queue"] == "q-x"
+    assert s["ssl_redirect"] is True and s["session_secure"] is True
+    assert s["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("DATABASE_URL", "mongodb://db/genreweb", "DATABASE_URL has an unsupported scheme mongodb://"),
+        ("DATABASE_URL", "just-a-name", "DATABASE_URL has an unsupported scheme (none)"),
+        ("REDIS_URL", "http://127.0.0.1:6379/0", "REDIS_URL has an unsupported scheme http://"),
+        ("UPLOAD_MAX_MB", "abc", "UPLOAD_MAX_MB='abc' is not a whole number"),
+        ("UPLOAD_MAX_MB", "0", "UPLOAD_MAX_MB=0 must be at least 1"),
+        ("INFERENCE_DEVICE", "tpu", "INFERENCE_DEVICE='tpu' must be auto, cpu, cuda or cuda:N"),
+        ("DEBUG", "ture", "DEBUG='ture' is not a boolean"),
+        ("CELERY_CONCURRENCY", "many", "CELERY_CONCURRENCY='many' is not a whole number"),
+        ("CELERY_VISIBILITY_TIMEOUT", "-5", "CELERY_VISIBILITY_TIMEOUT=-5 must be at least 1"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD' must be DEBUG, INFO"),
+        ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE='Mars/Olympus' is not an IANA time zone"),
+        ("CSRF_TRUSTED_ORIGINS", "genre.example", "needs its scheme, e.g. https://genre.example"),
+        ("SECURE_PROXY_SSL_HEADER", "X Forwarded", "must be a header name"),
+        ("API_PAGE_SIZE", "fifty", "API_PAGE_SIZE='fifty' is not a whole number"),
+        ("API_THROTTLE_RATE", "lots", "API_THROTTLE_RATE='lots' must look like 1200/hour"),
+        ("WEBHOOK_TIMEOUT", "soon", "WEBHOOK_TIMEOUT='soon' is not a number"),
+    ],
+)
+def test_bad_values_fail_at_start_up_with_a_clear_message(tmp_path, name, value, message):
+    result = run_settings(tmp_path, **{name: value})
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:"), result.stderr
+    assert message in last_line
+
+
+def test_processes_starting_together_share_one_generated_secret_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    env.update(DJANGO_SETTINGS_MODULE="genreweb.settings", GENREWEB_VAR_DIR=str(tmp_path / "var"))
+    script = "from django.conf import settings; print(settings.SECRET_KEY)"
+    processes = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                  text=True) for _ in range(6)]
+    keys = {p.communicate(timeout=120)[0].strip() for p in processes}
+    assert len(keys) == 1 and len(keys.pop()) >= 50
+    assert [f.name for f in (tmp_path / "var").iterdir() if "secret" in f.name] == ["secret_key"]
