@@ -15,12 +15,3 @@ class M3URenderer(BaseRenderer):
         # Errors keep their JSON body even when a playlist was asked for.
         return json.dumps(data).encode(self.charset)
 
-
-def m3u_playlist(entries) -> str:
-    """Extended M3U text from (seconds, label, url) entries."""
-    lines = ["#EXTM3U"]
-    for seconds, label, url in entries:
-        label = " ".join(label.split())  # one line per entry, whatever the tags contain
-        lines.append(f"#EXTINF:{round(seconds) if seconds else -1},{label}")
-        lines.append(url)
-    return "\n".join(lines) + "\n"

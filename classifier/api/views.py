@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -23,13 +22,14 @@ from classifier.api import serializers as s
 from classifier.api.exceptions import COMMON_ERRORS, NOT_FOUND, ApiError, error
 from classifier.api.filters import TrackFilter
 from classifier.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from classifier.api.renderers import M3URenderer, m3u_playlist
+from classifier.api.renderers import M3URenderer
 from classifier.api.serializers import absolute
 from classifier.api.throttling import LoginRateThrottle, UploadRateThrottle
-from classifier.http import ranged_file_response
+from classifier.http import track_audio_response
 from classifier.models import Track
 from classifier.services.classification import track_reclassify
 from classifier.services.corrections import track_set_genre
+from classifier.services.exports import m3u_playlist
 from classifier.services.health import readiness_checks
 from classifier.services.tokens import token_create, token_revoke
 from classifier.services.tracks import track_delete
@@ -289,11 +289,7 @@ class TrackAudioView(TrackObjectMixin, ApiView):
                    416: OpenApiResponse(description="Range not satisfiable."), **COMMON_ERRORS, **NOT_FOUND},
     )
     def get(self, request, pk):
-        track = self.get_object()
-        try:
-            return ranged_file_response(request, track.file.path, filename=track.original_name)
-        except FileNotFoundError:
-            raise Http404
+        return track_audio_response(request, self.get_object())
 
 
 class TrackSimilarView(TrackObjectMixin, ApiView):
@@ -364,11 +360,8 @@ class PlaylistDetailView(ApiView):
         if genre not in _model_labels() and not tracks.exists():
             raise ApiError("unknown_genre", f"There is no genre called “{genre}”.", 404)
         if request.accepted_renderer.format == M3URenderer.format:
-            text = m3u_playlist(
-                (track.duration, " - ".join(filter(None, [track.artist, track.display_title])),
-                 absolute(request, "api:track-audio", pk=track.pk))
-                for track in tracks
-            )
+            text = m3u_playlist(tracks, lambda track: absolute(request, "api:track-audio", pk=track.pk),
+                                title=f"GenreWeb · {genre}")
             return Response(text, headers={"Content-Disposition": f'inline; filename="{genre}.m3u"'})
         page = self.paginate_queryset(tracks)
         return self.get_paginated_response(s.TrackSerializer(page, many=True, context={"request": request}).data)

@@ -1,4 +1,4 @@
-"""The library as CSV or JSON, produced row by row so a large library streams."""
+"""The library as CSV or JSON, produced row by row so a large library streams; playlists as M3U."""
 import csv
 import json
 
@@ -49,3 +49,14 @@ def library_json_chunks(*, user):
     for index, row in enumerate(library_export_rows(user=user)):
         yield ("," if index else "") + "\n" + json.dumps(row, ensure_ascii=False)
     yield "\n]\n"
+
+
+def m3u_playlist(tracks, audio_url, *, title: str) -> str:
+    """Extended M3U text for `tracks`; `audio_url(track)` gives each entry's absolute URL."""
+    lines = ["#EXTM3U", f"#PLAYLIST:{title}"]
+    for track in tracks:
+        label = " - ".join(filter(None, [track.artist, track.display_title]))
+        label = " ".join(label.split())  # one line per entry, whatever the tags contain
+        lines.append(f"#EXTINF:{round(track.duration) if track.duration else -1},{label}")
+        lines.append(audio_url(track))
+    return "\n".join(lines) + "\n"

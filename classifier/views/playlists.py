@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from classifier import selectors
+from classifier.services.exports import m3u_playlist
 
 
 @login_required
@@ -28,14 +29,10 @@ def playlist_detail(request, genre):
 def playlist_m3u(request, genre):
     """Extended M3U with absolute URLs; players send the session cookie only if they share it,
     so this suits a browser-based player or a local one after logging in."""
-    lines = ["#EXTM3U", f"#PLAYLIST:GenreWeb · {genre}"]
-    for track in _tracks_or_404(request, genre):
-        seconds = round(track.duration) if track.duration else -1
-        title = f"{track.artist} - {track.display_title}" if track.artist else track.display_title
-        title = title.replace("\n", " ").replace("\r", " ")
-        lines.append(f"#EXTINF:{seconds},{title}")
-        lines.append(request.build_absolute_uri(reverse("track-audio", args=[track.pk])))
-    response = HttpResponse("\n".join(lines) + "\n", content_type="audio/x-mpegurl; charset=utf-8")
+    text = m3u_playlist(_tracks_or_404(request, genre),
+                        lambda track: request.build_absolute_uri(reverse("track-audio", args=[track.pk])),
+                        title=f"GenreWeb · {genre}")
+    response = HttpResponse(text, content_type="audio/x-mpegurl; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_safe_name(genre)}.m3u"'
     return response
 

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
-from classifier.http import ranged_file_response
+from classifier.http import ranged_file_response, track_audio_response
 from classifier.selectors import track_get
 from classifier.services.uploads import ACCEPTED_DESCRIPTION, UploadRejected, track_upload, upload_too_large
 from classifier.views.presentation import prediction_display, track_status_payload
@@ -19,17 +19,6 @@ from classifier.views.presentation import prediction_display, track_status_paylo
 ACCEPT = "audio/*,.mp3,.wav,.flac,.ogg,.opus,.m4a,.aac,.aif,.aiff"
 # Multipart boundaries and part headers around one file, so a file right at the limit still fits.
 MULTIPART_SLACK = 64 * 1024
-# Browsers need the real type to play a file; keyed by Track.format (found from the content).
-AUDIO_CONTENT_TYPES = {
-    "MP3": "audio/mpeg",
-    "WAV": "audio/wav",
-    "FLAC": "audio/flac",
-    "OGG": "audio/ogg",
-    "OPUS": "audio/ogg",
-    "M4A": "audio/mp4",
-    "AAC": "audio/aac",
-    "AIFF": "audio/aiff",
-}
 
 
 def _wants_json(request) -> bool:
@@ -160,9 +149,7 @@ def _owner_file(request, field, **kwargs):
 @login_required
 @require_safe
 def track_audio(request, pk):
-    track = track_get(user=request.user, track_id=pk)
-    return _owner_file(request, track.file, filename=track.original_name,
-                       content_type=AUDIO_CONTENT_TYPES.get(track.format))
+    return track_audio_response(request, track_get(user=request.user, track_id=pk))
 
 
 @login_required

@@ -48,11 +48,11 @@ def test_playlist_as_m3u(api, library, how):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("audio/x-mpegurl")
     lines = response.content.decode().splitlines()
-    assert lines[0] == "#EXTM3U"
-    assert lines[1] == "#EXTINF:200,Amp - Loud"
-    assert lines[2] == f"http://testserver/api/v1/tracks/{library['rock_high'].pk}/audio/"
-    assert lines[4] == f"http://testserver/api/v1/tracks/{library['rock_low'].pk}/audio/"
-    assert len(lines) == 5
+    assert lines[:2] == ["#EXTM3U", "#PLAYLIST:GenreWeb · rock"]
+    assert lines[2] == "#EXTINF:200,Amp - Loud"
+    assert lines[3] == f"http://testserver/api/v1/tracks/{library['rock_high'].pk}/audio/"
+    assert lines[5] == f"http://testserver/api/v1/tracks/{library['rock_low'].pk}/audio/"
+    assert len(lines) == 6
 
 
 def test_playlist_of_an_unknown_genre_is_404(api, library, bundle_dir):
