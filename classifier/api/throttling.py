@@ -1,6 +1,8 @@
-"""Rate limits per user (all of a user's tokens and sessions share one budget)."""
+"""Rate limits per API token; a browser session (no token) has one budget per user."""
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from classifier.models import ApiToken
 
 
 class _UserRateThrottle(SimpleRateThrottle):
@@ -11,7 +13,11 @@ class _UserRateThrottle(SimpleRateThrottle):
     def get_cache_key(self, request, view):
         if not request.user or not request.user.is_authenticated:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+        if isinstance(request.auth, ApiToken):
+            ident = f"token-{request.auth.pk}"
+        else:
+            ident = f"user-{request.user.pk}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class ClientRateThrottle(_UserRateThrottle):

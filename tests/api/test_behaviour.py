@@ -97,7 +97,7 @@ def rates(settings):
     return set_rates
 
 
-def test_requests_over_the_rate_get_429_with_retry_after(api, other_api, rates):
+def test_requests_over_the_rate_get_429_with_retry_after(api, other_api, user, token_client, rates):
     rates(client="3/minute")
     for _ in range(3):
         assert api.get("/api/v1/stats/").status_code == 200
@@ -105,8 +105,9 @@ def test_requests_over_the_rate_get_429_with_retry_after(api, other_api, rates):
     assert "seconds" in error["message"]
     retry_after = int(api.get("/api/v1/stats/")["Retry-After"])
     assert 0 < retry_after <= 60
-    # Another user has a budget of their own.
+    # Each token has a budget of its own: another user's, and the same user's second token.
     assert other_api.get("/api/v1/stats/").status_code == 200
+    assert token_client(user, name="second app").get("/api/v1/stats/").status_code == 200
 
 
 def test_uploads_have_their_own_rate(api, rates, tmp_path):
