@@ -138,7 +138,23 @@ class Trainer:
 
 
 class HeadTrainer(Trainer):
-    """Frozen pretrained backbone: features of every crop are computed once, then only the head trains."""
+    """Frozen pretrained backbone: features of every crop are computed once, then only the head trains.
+
+    With ``train.head_prior`` naming a genre -> tags mapping in ``head_priors``, the linear head
+    starts from the backbone's own tag layer (see MusiCNNGenre.tag_prior) and an L2-SP penalty
+    pulls its weights toward that start instead of toward zero: with a handful of clips per
+    genre, the 50 MSD tags carry more genre knowledge than the data can teach the head.
+    """
+
+    def __init__(self, cfg: dict, config: dict, model: torch.nn.Module, device, writer: SummaryWriter):
+        super().__init__(cfg, config, model, device, writer)
+        self.prior, self.prior_tags = None, None
+        name = self.t.get("head_prior")
+        if name:
+            if not isinstance(model.head[-1], torch.nn.Linear) or len(model.head) != 2:
+                raise SystemExit("head_prior needs the linear head (head_hidden: 0)")
+            self.prior_tags = cfg["head_priors"][name]
+            self.prior = model.tag_prior(config["labels"], config["tags"], self.prior_tags).to(device)
 
     @torch.inference_mode()
     def embed(self, waves: list[np.ndarray], desc: str) -> torch.Tensor:
@@ -178,7 +194,12 @@ class HeadTrainer(Trainer):
         for m in head.modules():  # a fresh head for the search and again for the refit
             if hasattr(m, "reset_parameters"):
                 m.reset_parameters()
-        opt = torch.optim.AdamW(head.parameters(), lr=self.t["lr"], weight_decay=self.t["weight_decay"])
+        decay = self.t["weight_decay"]
+        if self.prior is not None:
+            head[-1].weight.data.copy_(self.prior)
+            head[-1].bias.data.zero_()
+            decay = 0.0  # the L2-SP term below replaces the pull toward zero
+        opt = torch.optim.AdamW(head.parameters(), lr=self.t["lr"], weight_decay=decay)
         n_labels = len(self.label_index)
         sampler = torch.utils.data.WeightedRandomSampler(balanced_weights(np.where(y < 0, n_labels, y)), len(y))
         Y = targets(y, n_labels)
@@ -191,6 +212,8 @@ class HeadTrainer(Trainer):
             for b in idx.split(self.t["batch_size"]):
                 xb, yb = mixup(X[b].to(self.device), Y[b].to(self.device), self.t["mixup_alpha"])
                 loss = soft_cross_entropy(head(xb), yb)
+                if self.prior is not None:
+                    loss = loss + self.t["prior_weight"] / 2 * (head[-1].weight - self.prior).pow(2).sum()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -215,6 +238,8 @@ class HeadTrainer(Trainer):
         y_fit, y_hold = self.labels_of(fit), self.labels_of(hold)
         X_fit, yc_fit = self.crops(fit_audio, y_fit, self.t.get("null_crops", 0))
         info = {"crops_fit": len(yc_fit)}
+        if self.prior_tags is not None:  # the recipe names the mapping; the bundle records the mapping itself
+            info["head_prior_tags"] = self.prior_tags
         if hold:
             hold_windows = self.windows(hold_audio)
             if self.t.get("refit_on_all"):

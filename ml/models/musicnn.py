@@ -85,6 +85,23 @@ class MusiCNNGenre(nn.Module):
         else:
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, n_labels))
 
+    def tag_prior(self, labels: list[str], tags: list[str], genre_tags: dict[str, list[str]]) -> torch.Tensor:
+        """Linear-head weights (n_labels, feature_dim) that score each genre by the mean of its
+        tags' logits (dense_1 rows, bias left out) on the penultimate features, zero on the pooled
+        mid-end. Unscaled: tag logits already span a few units, a sensible softmax range.
+        A genre with no tags (or absent from ``genre_tags``) gets a zero row: learned from data."""
+        unknown = set(genre_tags) - set(labels)
+        missing = {t for ts in genre_tags.values() for t in ts} - set(tags)
+        if unknown or missing:
+            raise ValueError(f"head prior names unknown genres {sorted(unknown)} / tags {sorted(missing)}")
+        tag_rows = self.backbone.tag_dense.weight.detach()               # (n_tags, 200)
+        prior = torch.zeros(len(labels), self.feature_dim)
+        for i, genre in enumerate(labels):
+            idx = [tags.index(t) for t in genre_tags.get(genre) or []]
+            if idx:
+                prior[i, :tag_rows.shape[1]] = tag_rows[idx].mean(dim=0)
+        return prior
+
     def features(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.backbone(mel)
         out["head_input"] = torch.cat([out["penultimate"], out["pooled"]], dim=1)

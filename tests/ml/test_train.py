@@ -34,7 +34,8 @@ def user_csv(tmp_path_factory):
 
 def write_config(tmp_path, arch, extra_train):
     cfg = {**BASE, "name": "smoke", "architecture": arch,
-           "train": {**BASE["train"], "max_epochs": 2, "patience": 1, "holdout_fraction": 0.34, **extra_train}}
+           "train": {**BASE["train"], "max_epochs": 2, "patience": 1, "holdout_fraction": 0.34, **extra_train},
+           "head_priors": {"toy": {"beats": ["dance", "Hip-Hop"], "tones": []}}}
     if arch["name"] != "musicnn_genre":
         cfg.pop("pretrained")
     path = tmp_path / "smoke.yaml"
@@ -44,7 +45,8 @@ def write_config(tmp_path, arch, extra_train):
 
 @pytest.mark.parametrize("arch,extra", [
     ({"name": "scratch_cnn", "params": {"channels": [4, 8]}}, {"steps_per_epoch": 1, "batch_size": 4, "null_fraction": 0.5}),
-    ({"name": "musicnn_genre", "params": {"head_hidden": 0}}, {"crop_hop_s": 2.0, "null_crops": 4}),
+    ({"name": "musicnn_genre", "params": {"head_hidden": 0}}, {"crop_hop_s": 2.0, "null_crops": 4, "head_prior": None}),
+    ({"name": "musicnn_genre", "params": {"head_hidden": 0}}, {"crop_hop_s": 2.0, "null_crops": 4, "head_prior": "toy"}),
 ])
 def test_train_writes_a_loadable_bundle(tmp_path, user_csv, arch, extra, monkeypatch):
     if arch["name"] == "musicnn_genre":
@@ -58,5 +60,7 @@ def test_train_writes_a_loadable_bundle(tmp_path, user_csv, arch, extra, monkeyp
     assert config["data"]["splits"] == ["train"]
     assert sum(config["data"]["clips_fit"].values()) + sum(config["data"]["clips_early_stopping"].values()) == 6
     assert any((tmp_path / "runs").iterdir())
+    if extra.get("head_prior"):
+        assert config["training"]["head_prior_tags"]["beats"] == ["dance", "Hip-Hop"]
     pred = Classifier(model, config, torch.device("cpu")).predict(user_csv.parent / "clips/tones3.wav")
     assert abs(sum(pred.probabilities.values()) - 1) < 1e-5
