@@ -37,21 +37,21 @@ def ranged_file_response(request, path, *, filename=None, content_type=None):
     content_type = content_type or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
     start, end = 0, size - 1
     status = 200
-    header = request.headers.get("Range", "").strip()
-    if header:
-        match = _RANGE.match(header)
-        if match and any(match.groups()):
-            first, last = match.groups()
-            if first:
-                start = int(first)
-                end = min(int(last), size - 1) if last else size - 1
-            else:  # "bytes=-N": the last N bytes
-                start = max(size - int(last), 0)
-            status = 206
-        if status != 206 or start > end or start >= size:
+    # Only single byte ranges are supported; any other form is ignored (RFC 9110 allows that)
+    # and the whole file is sent.
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if match and any(match.groups()):
+        first, last = match.groups()
+        if first:
+            start = int(first)
+            end = min(int(last), size - 1) if last else size - 1
+        else:  # "bytes=-N": the last N bytes
+            start = max(size - int(last), 0)
+        if start > end or start >= size:
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
             return response
+        status = 206
     file = open(path, "rb")
     file.seek(start)
     response = StreamingHttpResponse(_read(file, end - start + 1), status=status, content_type=content_type)

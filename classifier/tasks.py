@@ -2,6 +2,7 @@
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -20,10 +21,16 @@ TRANSIENT_ERRORS = (DatabaseError, OSError, MemoryError)
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=3,
+    soft_time_limit=settings.CLASSIFY_TIME_LIMIT,
+    time_limit=settings.CLASSIFY_TIME_LIMIT + 30,
 )
 def classify_track(self, track_id: str) -> None:
     try:
         track_classify(track_id=track_id)
+    except SoftTimeLimitExceeded:
+        logger.warning("classification of track %s hit the time limit", track_id)
+        track_mark_failed(track_id=track_id,
+                          reason=f"Classification took longer than {settings.CLASSIFY_TIME_LIMIT} s and was stopped.")
     except TRANSIENT_ERRORS as exc:
         if self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=5 * 2**self.request.retries)
@@ -43,4 +50,9 @@ def deliver_webhook(self, delivery_id: int) -> None:
     try:
         webhook_deliver(delivery_id=delivery_id, final_attempt=retries >= settings.WEBHOOK_MAX_RETRIES)
     except WebhookRetry as exc:
+        raise self.retry(exc=exc, countdown=settings.WEBHOOK_RETRY_BACKOFF * 2**retries)
+    except DatabaseError as exc:
+        # A locked or restarting database: try again, but not forever.
+        if retries >= settings.WEBHOOK_MAX_RETRIES:
+            raise
         raise self.retry(exc=exc, countdown=settings.WEBHOOK_RETRY_BACKOFF * 2**retries)

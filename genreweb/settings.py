@@ -134,6 +134,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "classifier.middleware.RejectNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -205,6 +206,8 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 # Uploads: the size limit is enforced while the body streams in (classifier.uploadhandlers).
 UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_MB", default=200) * 1024 * 1024
+# Bytes do not bound decoding time (a small file can hold hours of quiet audio); this does.
+UPLOAD_MAX_MINUTES = _int("UPLOAD_MAX_MINUTES", default=180)
 FILE_UPLOAD_HANDLERS = [
     "classifier.uploadhandlers.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
@@ -245,6 +248,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="genreweb")
 # The model uses all cores itself; one process per worker keeps memory at one model copy.
 CELERY_WORKER_CONCURRENCY = _int("CELERY_CONCURRENCY", default=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One classification may take this long before it is stopped and the track marked failed;
+# far above the seconds a 3-hour track needs, far below the broker's redelivery timeout.
+CLASSIFY_TIME_LIMIT = _int("CLASSIFY_TIME_LIMIT", default=600)
 # Redis redelivers unacknowledged jobs after this long; longer than any classification.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **globals().get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),

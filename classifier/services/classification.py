@@ -1,9 +1,11 @@
 """Running the model on a stored track and recording the outcome."""
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from classifier.models import Prediction, Track
 from classifier.services.spectrogram import spectrogram_png
@@ -18,8 +20,20 @@ def classifier() -> Classifier:
     return get_classifier(settings.MODEL_BUNDLE_DIR, settings.INFERENCE_DEVICE)
 
 
+def _set_status(track_id, status, reason: str = "") -> None:
+    # update() skips auto_now; updated_at is what tells a live job from an abandoned one.
+    Track.objects.filter(pk=track_id).update(status=status, failure_reason=reason[:2000], updated_at=timezone.now())
+
+
+def track_is_busy(track: Track) -> bool:
+    """Queued or processing recently enough that a job is surely behind it. Older ones were
+    abandoned (a worker killed on a broker that cannot redeliver) and may be queued again."""
+    abandoned = timezone.now() - timedelta(seconds=2 * settings.CLASSIFY_TIME_LIMIT)
+    return track.status in (Track.Status.QUEUED, Track.Status.PROCESSING) and track.updated_at > abandoned
+
+
 def track_mark_failed(*, track_id, reason: str) -> None:
-    Track.objects.filter(pk=track_id).update(status=Track.Status.FAILED, failure_reason=reason[:2000])
+    _set_status(track_id, Track.Status.FAILED, reason)
     webhook_track_finished(track_id=track_id)
 
 
@@ -33,7 +47,7 @@ def track_classify(*, track_id) -> Track | None:
     if track is None:
         logger.info("track %s was deleted before classification", track_id)
         return None
-    Track.objects.filter(pk=track.pk).update(status=Track.Status.PROCESSING, failure_reason="")
+    _set_status(track.pk, Track.Status.PROCESSING)
 
     model = classifier()
     path = track.file.path
@@ -45,6 +59,20 @@ def track_classify(*, track_id) -> Track | None:
         return Track.objects.get(pk=track.pk)
 
     old_spectrogram = track.spectrogram.name
+    try:
+        _store_result(track, result, png)
+    except BaseException:
+        # The row did not change (deleted meanwhile, database error): drop the new image too.
+        if track.spectrogram.name != old_spectrogram:
+            track.spectrogram.storage.delete(track.spectrogram.name)
+        raise
+    if old_spectrogram and old_spectrogram != track.spectrogram.name:
+        track.spectrogram.storage.delete(old_spectrogram)
+    webhook_track_finished(track_id=track.pk)
+    return track
+
+
+def _store_result(track: Track, result, png: bytes) -> None:
     with transaction.atomic():
         Prediction.objects.update_or_create(
             track=track,
@@ -64,22 +92,28 @@ def track_classify(*, track_id) -> Track | None:
         track.status = Track.Status.DONE
         track.failure_reason = ""
         if not track.duration:
-            track.duration = result.duration
+            track.duration = result.track_duration
         track.save(update_fields=["spectrogram", "status", "failure_reason", "duration", "updated_at"])
-    if old_spectrogram and old_spectrogram != track.spectrogram.name:
-        track.spectrogram.storage.delete(old_spectrogram)
-    webhook_track_finished(track_id=track.pk)
-    return track
 
 
 def track_queue_classification(*, track_id) -> None:
     """Queue the track once the current transaction commits, so the worker finds it saved."""
+    transaction.on_commit(lambda: _send_to_worker(track_id))
+
+
+def _send_to_worker(track_id) -> None:
     from classifier.tasks import classify_track  # tasks import this module
 
-    transaction.on_commit(lambda: classify_track.delay(str(track_id)))
+    try:
+        classify_track.delay(str(track_id))
+    except Exception:
+        # Broker down: the upload itself is safe, so say so on the track instead of leaving it
+        # "queued" with no job behind it; "Classify again" works once the broker is back.
+        logger.exception("could not queue track %s", track_id)
+        track_mark_failed(track_id=track_id, reason="The task queue could not be reached; classify it again later.")
 
 
 def track_reclassify(*, track: Track) -> None:
     """Run the (possibly newer) model on a track again; its user genre is kept."""
-    Track.objects.filter(pk=track.pk).update(status=Track.Status.QUEUED, failure_reason="")
+    _set_status(track.pk, Track.Status.QUEUED)
     track_queue_classification(track_id=track.pk)

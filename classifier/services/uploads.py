@@ -77,7 +77,8 @@ def _read_tags(path: Path) -> dict:
     for field in ("title", "artist", "album"):
         values = audio.tags.get(field)
         if values:
-            tags[field] = str(values[0])[:255]
+            # NUL is legal in tags but not in a PostgreSQL text column.
+            tags[field] = str(values[0]).replace("\x00", "").strip()[:255]
     return tags
 
 
@@ -108,6 +109,11 @@ def track_upload(*, owner, upload) -> UploadOutcome:
                 "unsupported_format",
                 f"{name} is {info.format} audio; GenreWeb accepts {ACCEPTED_DESCRIPTION}.",
             )
+        if info.duration > settings.UPLOAD_MAX_MINUTES * 60:
+            raise UploadRejected(
+                "too_long",
+                f"{name} is {info.duration / 60:.0f} minutes long; the limit is {settings.UPLOAD_MAX_MINUTES} minutes.",
+            )
         tags = _read_tags(path)
 
     track = Track(
@@ -128,4 +134,7 @@ def track_upload(*, owner, upload) -> UploadOutcome:
         # The same bytes arrived twice at once; the other request stored them.
         track.file.delete(save=False)
         return UploadOutcome(Track.objects.get(owner=owner, sha256=sha256), created=False)
+    except BaseException:
+        track.file.delete(save=False)  # no row points at it: do not leave it in media/
+        raise
     return UploadOutcome(track, created=True)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from classifier import selectors
 from classifier.models import Track
-from classifier.services.classification import track_reclassify
+from classifier.services.classification import track_is_busy, track_reclassify
 from classifier.services.corrections import track_set_genre
 from classifier.services.exports import library_csv_lines, library_json_chunks
 from classifier.services.tags import download_name, track_tagged_copy
@@ -98,8 +98,11 @@ def track_delete_view(request, track_id):
 @require_POST
 def track_reclassify_view(request, track_id):
     track = selectors.track_get(user=request.user, track_id=track_id)
-    track_reclassify(track=track)
-    messages.success(request, f"{track.display_title} is queued to be classified again.")
+    if track_is_busy(track):
+        messages.info(request, f"{track.display_title} is already waiting for or being classified.")
+    else:
+        track_reclassify(track=track)
+        messages.success(request, f"{track.display_title} is queued to be classified again.")
     return _back(request, reverse("track-detail", args=[track.pk]))
 
 
