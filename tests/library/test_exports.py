@@ -97,6 +97,16 @@ def test_delete_asks_then_removes_row_and_files(alice_client, upload_track, user
     assert not audio.exists() and not image.exists()
 
 
+def test_deleting_a_user_removes_the_files_of_all_their_tracks(upload_track, user, django_capture_on_commit_callbacks):
+    tracks = [upload_track(user, name, seed=i) for i, name in enumerate(["a.flac", "b.mp3"])]
+    files = [Path(track.file.path) for track in tracks]
+    assert all(path.is_file() for path in files)
+    with django_capture_on_commit_callbacks(execute=True):
+        user.delete()
+    assert not Track.objects.exists()
+    assert not any(path.exists() for path in files)
+
+
 def test_reclassify_one_track_queues_it(alice_client, make_track, user, django_capture_on_commit_callbacks):
     track = make_track(user, user_genre="blues")
     with django_capture_on_commit_callbacks() as callbacks:
