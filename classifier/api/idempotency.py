@@ -41,9 +41,13 @@ def idempotent(method):
             # Store client errors too (a repeat must not suddenly succeed), but not crashes.
             try:
                 response = view.handle_exception(exc)
-            except Exception:
+            except BaseException:
                 idempotency_release(record=record)
                 raise
+        except BaseException:
+            # Not only Exception: a worker timeout (SystemExit) or KeyboardInterrupt must free the key too.
+            idempotency_release(record=record)
+            raise
         if response.status_code >= 500:
             idempotency_release(record=record)
         else:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -27,7 +28,7 @@ from classifier.api.serializers import absolute
 from classifier.api.throttling import LoginRateThrottle, UploadRateThrottle
 from classifier.http import track_audio_response
 from classifier.models import Track
-from classifier.services.classification import track_reclassify
+from classifier.services.classification import track_is_busy, track_reclassify
 from classifier.services.corrections import track_set_genre
 from classifier.services.exports import m3u_playlist
 from classifier.services.health import readiness_checks
@@ -175,7 +176,11 @@ class TrackListCreateView(ApiView):
     )
     @idempotent
     def post(self, request):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            # A malformed header is the client's problem, not a 500; the body checks below decide.
+            length = 0
         if length > settings.UPLOAD_MAX_BYTES * MAX_FILES_PER_REQUEST + MULTIPART_OVERHEAD:
             raise ApiError("request_too_large", "The request is larger than the upload limit allows.", 413)
         files = request.FILES.getlist("file")
@@ -259,7 +264,7 @@ class TrackReclassifyView(TrackObjectMixin, ApiView):
     @idempotent
     def post(self, request, pk):
         track = self.get_object()
-        if track.status in (Track.Status.QUEUED, Track.Status.PROCESSING):
+        if track_is_busy(track):
             raise ApiError("already_queued", "This track is already waiting for or being classified.", 409)
         track_reclassify(track=track)
         data = s.TrackDetailSerializer(self.get_object(), context={"request": request}).data
@@ -362,7 +367,7 @@ class PlaylistDetailView(ApiView):
         if request.accepted_renderer.format == M3URenderer.format:
             text = m3u_playlist(tracks, lambda track: absolute(request, "api:track-audio", pk=track.pk),
                                 title=f"GenreWeb · {genre}")
-            return Response(text, headers={"Content-Disposition": f'inline; filename="{genre}.m3u"'})
+            return Response(text, headers={"Content-Disposition": content_disposition_header(False, f"{genre}.m3u")})
         page = self.paginate_queryset(tracks)
         return self.get_paginated_response(s.TrackSerializer(page, many=True, context={"request": request}).data)
 

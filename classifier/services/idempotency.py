@@ -10,6 +10,9 @@ from classifier.models import IdempotencyKey
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# A request still "in flight" after this long was killed (gunicorn's timeout is 120 s, SIGKILL,
+# OOM) before it could store or release its key; a retry takes the key over instead of a 409.
+IN_FLIGHT_TIMEOUT = timedelta(minutes=5)
 
 
 class IdempotencyError(Exception):
@@ -37,6 +40,14 @@ def idempotency_begin(*, user, key: str, method: str, path: str) -> tuple[Idempo
         raise IdempotencyError("idempotency_key_reused",
                                "This Idempotency-Key was already used for a different request.", 422)
     if record.response_status is None:
+        now = timezone.now()
+        if record.created_at < now - IN_FLIGHT_TIMEOUT:
+            # Conditional update, so of two concurrent retries only one takes the abandoned key.
+            taken = IdempotencyKey.objects.filter(pk=record.pk, response_status__isnull=True,
+                                                  created_at=record.created_at).update(created_at=now)
+            if taken:
+                record.created_at = now
+                return record, True
         raise IdempotencyError("idempotency_key_in_use",
                                "A request with this Idempotency-Key is still being processed.", 409)
     return record, False

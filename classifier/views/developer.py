@@ -24,9 +24,7 @@ class WebhookForm(forms.Form):
 
 
 def _page(request, token_form=None, webhook_form=None, status=200):
-    webhooks = list(selectors.webhook_list(user=request.user))
-    for webhook in webhooks:
-        webhook.recent_deliveries = list(selectors.webhook_deliveries(webhook=webhook, limit=5))
+    webhooks = selectors.webhook_list_with_recent_deliveries(user=request.user, limit=5)
     return render(request, "developer/index.html", {
         "tokens": selectors.api_token_list(user=request.user),
         # Shown once: popped from the session on the first page view after creation.

@@ -70,6 +70,41 @@ def test_key_still_running_is_409(api, user):
                           HTTP_IDEMPOTENCY_KEY="busy"), 409, "idempotency_key_in_use")
 
 
+def test_abandoned_in_flight_key_is_taken_over(api, user):
+    # A request killed mid-flight (SIGKILL, gunicorn timeout) never stored nor released its key.
+    IdempotencyKey.objects.create(user=user, key="killed", method="POST", path="/api/v1/webhooks/")
+    IdempotencyKey.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=10))
+    again = api.post("/api/v1/webhooks/", {"url": "https://a.example"}, format="json",
+                     HTTP_IDEMPOTENCY_KEY="killed")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Webhook.objects.count() == 1
+    # Stored now: the next repeat replays it.
+    replay = api.post("/api/v1/webhooks/", {"url": "https://a.example"}, format="json",
+                      HTTP_IDEMPOTENCY_KEY="killed")
+    assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
+    assert Webhook.objects.count() == 1
+
+
+def test_recent_in_flight_key_is_still_409(api, user):
+    IdempotencyKey.objects.create(user=user, key="busy", method="POST", path="/api/v1/webhooks/")
+    IdempotencyKey.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=1))
+    assert_error(api.post("/api/v1/webhooks/", {"url": "https://a.example"}, format="json",
+                          HTTP_IDEMPOTENCY_KEY="busy"), 409, "idempotency_key_in_use")
+    assert not Webhook.objects.exists()
+
+
+def test_key_is_released_when_the_request_dies_with_a_base_exception(api, user, monkeypatch):
+    from classifier.api import views
+
+    def killed(**kwargs):
+        raise SystemExit(1)  # what gunicorn raises in a worker it times out
+
+    monkeypatch.setattr(views, "webhook_create", killed)
+    with pytest.raises(SystemExit):
+        api.post("/api/v1/webhooks/", {"url": "https://a.example"}, format="json", HTTP_IDEMPOTENCY_KEY="die")
+    assert not IdempotencyKey.objects.filter(key="die").exists()
+
+
 def test_keys_expire_after_24_hours(api):
     api.post("/api/v1/webhooks/", {"url": "https://a.example"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
     IdempotencyKey.objects.update(created_at=timezone.now() - datetime.timedelta(hours=25))

@@ -55,6 +55,14 @@ def test_playlist_as_m3u(api, library, how):
     assert len(lines) == 6
 
 
+def test_m3u_filename_is_escaped(api, user, make_track):
+    # A user genre may hold quotes and non-ASCII; they must not break the header.
+    make_track(user, title="Odd", user_genre='Música "live"')
+    response = api.get("/api/v1/playlists/Música \"live\"/", {"format": "m3u"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == "inline; filename*=utf-8''M%C3%BAsica%20%22live%22.m3u"
+
+
 def test_playlist_of_an_unknown_genre_is_404(api, library, bundle_dir):
     assert_error(api.get("/api/v1/playlists/polka/"), 404, "unknown_genre")
     # A model label without tracks is an empty playlist, not an error.

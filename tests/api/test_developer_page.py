@@ -1,9 +1,15 @@
 """The Developer page: create (secret shown once), name and revoke tokens; manage webhooks."""
+import uuid
+from datetime import timedelta
+
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from classifier.models import ApiToken, Webhook
+from classifier.models import ApiToken, Webhook, WebhookDelivery
 from classifier.services.webhooks import webhook_create
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +91,28 @@ def test_another_users_webhook_is_404(browser, other_user, action):
     assert browser.post(f"/developer/webhooks/{hook.pk}/{action}/").status_code == 404
     refreshed = Webhook.objects.get(pk=hook.pk)
     assert refreshed.active and refreshed.secret == hook.secret
+
+
+def _hook_with_deliveries(owner, n, count=7):
+    hook = webhook_create(owner=owner, url=f"https://example.com/{n}")
+    start = timezone.now()
+    for i in range(count):
+        delivery = WebhookDelivery.objects.create(webhook=hook, event=f"track.done{i}", track_id=uuid.uuid4(),
+                                                  payload={})
+        # Distinct times, so "newest" is well defined however fast the loop runs.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=start + timedelta(seconds=i))
+    return hook
+
+
+def test_recent_deliveries_do_not_cost_a_query_per_webhook(browser, user, django_assert_max_num_queries):
+    _hook_with_deliveries(user, 0)
+    with CaptureQueriesContext(connection) as one:
+        assert browser.get("/developer/").status_code == 200
+    for n in range(1, 5):
+        _hook_with_deliveries(user, n)
+    with django_assert_max_num_queries(len(one)):
+        response = browser.get("/developer/")
+    # Still the newest five per webhook, newest first.
+    assert [len(hook.recent_deliveries) for hook in response.context["webhooks"]] == [5] * 5
+    first = response.context["webhooks"][0].recent_deliveries
+    assert [d.event for d in first] == [f"track.done{i}" for i in (6, 5, 4, 3, 2)]

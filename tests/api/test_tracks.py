@@ -100,6 +100,13 @@ def test_oversize_request_is_refused_from_content_length(api, settings):
     assert_error(response, 413, "request_too_large")
 
 
+def test_non_numeric_content_length_is_not_a_500(api, audio_file):
+    # Unparseable Content-Length reads as an empty body (as Django does), so: no file, 400.
+    response = upload(api, audio_file("song.wav"), CONTENT_LENGTH="abc")
+    assert_error(response, 400, "no_file")
+    assert not Track.objects.exists()
+
+
 def test_all_files_oversize_in_a_batch_is_413(api, audio_file, settings):
     settings.UPLOAD_MAX_BYTES = 10_000
     response = upload(api, audio_file("a.wav", seconds=2), audio_file("b.wav", seconds=2, seed=3))
