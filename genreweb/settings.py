@@ -305,6 +305,9 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_TIMEOUT = _float("WEBHOOK_TIMEOUT", default=10.0, minimum=0.1)
 WEBHOOK_MAX_RETRIES = _int("WEBHOOK_MAX_RETRIES", default=6, minimum=0)
 WEBHOOK_RETRY_BACKOFF = _float("WEBHOOK_RETRY_BACKOFF", default=30.0)
+# Off: a user cannot make the worker POST to loopback, private or link-local addresses (the
+# instance's own network). Turn on for a private instance whose receivers live on the LAN.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = _bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
 LOGGING = {
     "version": 1,

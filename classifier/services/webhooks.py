@@ -5,12 +5,15 @@ a web request; each attempt (status or network error) is kept on the WebhookDeli
 """
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,11 +39,29 @@ def webhook_signature(*, secret: str, timestamp: int, body: str) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
 
 
+def _check_destination(url: str) -> None:
+    """Refuse hosts that resolve to a non-public address (loopback, private, link-local, ...),
+    unless WEBHOOK_ALLOW_PRIVATE_NETWORKS: webhooks must not reach into the server's network.
+    Checked when a webhook is saved and again before each delivery (DNS can change)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0].split("%")[0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return  # unresolvable: nothing can be reached; the delivery fails and is retried
+    for address in sorted(addresses):
+        if not ipaddress.ip_address(address).is_global:
+            raise ValidationError(f"{host} is a private or local address ({address}); "
+                                  "webhooks can only be sent to public hosts.")
+
+
 def _clean(url: str, description: str) -> tuple[str, str]:
     url = (url or "").strip()
     _validate_url(url)
     if len(url) > 500:
         raise ValidationError("The URL must be at most 500 characters.")
+    _check_destination(url)
     return url, (description or "").strip()[:200]
 
 
@@ -167,7 +188,13 @@ def webhook_deliver(*, delivery_id, final_attempt: bool = False) -> WebhookDeliv
         "X-GenreWeb-Delivery": str(delivery.pk),
     }
     started = time.monotonic()
-    status, error = _post(webhook.url, body.encode(), headers)
+    try:
+        _check_destination(webhook.url)
+    except ValidationError as err:
+        status, error = None, err.messages[0]
+        final_attempt = True  # not a passing fault: retrying cannot help
+    else:
+        status, error = _post(webhook.url, body.encode(), headers)
     attempt = {"at": timezone.now().isoformat(), "status": status, "error": error,
                "ms": round((time.monotonic() - started) * 1000)}
     delivery.attempts = [*delivery.attempts, attempt]

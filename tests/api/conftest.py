@@ -15,6 +15,14 @@ from tests.library.conftest import LABELS, make_track  # noqa: F401
 # The worker subprocess reads its settings from the environment when it starts: retry webhook
 # deliveries after a fraction of a second instead of the production 30 s.
 os.environ.setdefault("WEBHOOK_RETRY_BACKOFF", "0.2")
+# The tests' receivers listen on 127.0.0.1; the worker inherits this, the test process gets the
+# `local_webhooks` fixture below.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+
+
+@pytest.fixture(autouse=True)
+def local_webhooks(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
 
 
 @pytest.fixture(autouse=True)

@@ -48,6 +48,26 @@ def test_webhook_url_must_be_http_or_https(api, url):
     assert not Webhook.objects.exists()
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.1.2.3/",
+                                 "http://169.254.169.254/latest/meta-data/", "http://[::1]/hook"])
+def test_webhooks_cannot_point_into_the_servers_own_network(api, settings, url):
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    error = assert_error(api.post("/api/v1/webhooks/", {"url": url}, format="json"), 400, "invalid")
+    assert "public hosts" in str(error["details"])
+    assert not Webhook.objects.exists()
+
+
+def test_a_webhook_whose_host_turned_private_is_not_called(pending, receiver, settings):
+    server = receiver([204])
+    delivery = pending(server.url)  # saved while private addresses were allowed
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    webhook_deliver(delivery_id=delivery.pk)
+    assert server.requests == []
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    assert "public hosts" in delivery.attempts[-1]["error"]
+
+
 def test_patch_with_a_bad_url_is_400(api, user):
     hook = webhook_create(owner=user, url="https://example.com/")
     assert_error(api.patch(f"/api/v1/webhooks/{hook.pk}/", {"url": "ftp://x.org"}, format="json"), 400, "invalid")
