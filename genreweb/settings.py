@@ -160,6 +160,13 @@ TEMPLATES = [
     },
 ]
 
+# --- Cache: API throttle counters and idempotency bookkeeping live here. Per process by
+# default; set CACHE_URL (e.g. redis://host:6379/1, a Redis database apart from the broker's)
+# so that several web processes share one count.
+_CACHE_URL = env.str("CACHE_URL", default="") or "locmemcache://"
+_url_scheme("CACHE_URL", _CACHE_URL, {"locmemcache", "redis", "rediss"}, "redis://127.0.0.1:6379/1")
+CACHES = {"default": env.cache_url_config(_CACHE_URL)}
+
 # --- Database: SQLite by default, PostgreSQL (or any dj-database-url) via DATABASE_URL ---
 _DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 # Only engines whose driver requirements.txt installs; anything else would fail at the first query.

@@ -53,6 +53,8 @@ def test_web_and_worker_share_database_broker_secret_and_media(services):
         assert web[key] == worker[key] == services["migrate"]["environment"][key], key
     assert re.fullmatch(r"postgres://genreweb:.+@postgres:5432/genreweb", web["DATABASE_URL"])
     assert web["REDIS_URL"].startswith("redis://redis:6379/")
+    # Throttle counts are shared through Redis, in a database apart from the queue's.
+    assert web["CACHE_URL"].startswith("redis://redis:6379/") and web["CACHE_URL"] != web["REDIS_URL"]
     assert web["SECRET_KEY"].startswith("${SECRET_KEY")  # from .env, never a value in the repo
     assert worker["INFERENCE_DEVICE"] in ("auto", "${INFERENCE_DEVICE:-auto}")
 

@@ -23,12 +23,13 @@ print(json.dumps({
     "device": settings.INFERENCE_DEVICE, "queue": settings.CELERY_TASK_DEFAULT_QUEUE,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT, "session_secure": settings.SESSION_COOKIE_SECURE,
     "proxy_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
+    "cache": settings.CACHES["default"],
 }))
 """
 
 # Everything settings.py reads: none of it may leak in from the environment running the tests.
 SETTINGS_VARS = [
-    "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL",
+    "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL", "CACHE_URL",
     "MEDIA_ROOT", "UPLOAD_MAX_MB", "UPLOAD_MAX_MINUTES", "CLASSIFY_TIME_LIMIT", "MODEL_BUNDLE_DIR", "INFERENCE_DEVICE", "CELERY_QUEUE",
     "CELERY_CONCURRENCY", "CELERY_VISIBILITY_TIMEOUT", "EMAIL_BACKEND", "DEFAULT_FROM_EMAIL",
     "TIME_ZONE", "LOG_LEVEL", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
@@ -65,6 +66,7 @@ def test_no_environment_means_sqlite_and_filesystem_broker(tmp_path):
     assert s["upload_max"] == 200 * 1024 * 1024
     assert s["device"] == "auto"
     assert s["queue"] == "genreweb"
+    assert s["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
     assert s["ssl_redirect"] is False and s["proxy_header"] is None
     # The generated secret key is kept private in var/ and reused by the next process.
     key_file = tmp_path / "var" / "secret_key"
@@ -88,6 +90,12 @@ def test_redis_url_selects_redis_broker_and_result_backend(tmp_path):
     assert s["engine"] == "django.db.backends.sqlite3"
 
 
+def test_cache_url_shares_throttle_counts_through_redis(tmp_path):
+    s = load(tmp_path, CACHE_URL="redis://127.0.0.1:6379/1")
+    assert s["cache"] == {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": "redis://127.0.0.1:6379/1"}
+
+
 def test_valid_values_are_used(tmp_path):
     s = load(tmp_path, DEBUG="true", UPLOAD_MAX_MB="5", INFERENCE_DEVICE="CUDA:1", CELERY_QUEUE="q-x",
              SECURE_SSL_REDIRECT="on", SESSION_COOKIE_SECURE="1", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
@@ -105,6 +113,7 @@ def test_valid_values_are_used(tmp_path):
         ("DATABASE_URL", "mongodb://db/genreweb", "DATABASE_URL has an unsupported scheme mongodb://"),
         ("DATABASE_URL", "just-a-name", "DATABASE_URL has an unsupported scheme (none)"),
         ("REDIS_URL", "http://127.0.0.1:6379/0", "REDIS_URL has an unsupported scheme http://"),
+        ("CACHE_URL", "memcache://127.0.0.1:11211", "CACHE_URL has an unsupported scheme memcache://"),
         ("UPLOAD_MAX_MB", "abc", "UPLOAD_MAX_MB='abc' is not a whole number"),
         ("UPLOAD_MAX_MB", "0", "UPLOAD_MAX_MB=0 must be at least 1"),
         ("UPLOAD_MAX_MINUTES", "forever", "UPLOAD_MAX_MINUTES='forever' is not a whole number"),
