@@ -160,7 +160,7 @@ TEMPLATES = [
     },
 ]
 
-# --- Cache: API throttle counters and idempotency bookkeeping live here. Per process by
+# --- Cache: the API throttle counters live here. Per process by
 # default; set CACHE_URL (e.g. redis://host:6379/1, a Redis database apart from the broker's)
 # so that several web processes share one count.
 _CACHE_URL = env.str("CACHE_URL", default="") or "locmemcache://"
