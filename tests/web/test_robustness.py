@@ -20,14 +20,15 @@ def upload(user, path):
     return track_upload(owner=user, upload=SimpleUploadedFile(path.name, path.read_bytes()))
 
 
-def test_audio_longer_than_the_limit_is_refused_before_it_is_stored(user, audio_file, settings, media_dir):
+def test_audio_longer_than_the_limit_is_refused_before_it_is_stored(user, audio_file, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # a folder of its own, to see that nothing lands
     settings.UPLOAD_MAX_MINUTES = 0.05  # 3 seconds
     with pytest.raises(UploadRejected) as refused:
         upload(user, audio_file("long.wav", seconds=5))
     assert refused.value.code == "too_long"
     assert "minutes" in refused.value.message
     assert not Track.objects.exists()
-    assert not list(media_dir.glob("tracks/**/*.*"))
+    assert not list((tmp_path / "media").glob("**/*.*"))
 
 
 def test_nul_characters_in_tags_are_dropped(user, audio_file):
@@ -77,8 +78,9 @@ def test_a_classification_over_the_time_limit_fails_the_track(user, audio_file, 
 
 
 def test_a_track_deleted_during_classification_leaves_no_spectrogram(
-        user, audio_file, monkeypatch, media_dir, settings):
+        user, audio_file, monkeypatch, settings, tmp_path):
     """The result arrives after the user deleted the track: nothing of it may stay on disk."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     track = upload(user, audio_file("gone.wav", seconds=4)).track
     real = classification.classifier()
 
@@ -93,7 +95,7 @@ def test_a_track_deleted_during_classification_leaves_no_spectrogram(
     monkeypatch.setattr(classification, "classifier", DeletesTheTrackFirst)
     with pytest.raises(Exception):
         classification.track_classify(track_id=track.pk)
-    assert not list(media_dir.glob("spectrograms/**/*.png"))
+    assert not list((tmp_path / "media").glob("spectrograms/**/*.*"))
 
 
 def _age(track, seconds):
