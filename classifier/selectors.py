@@ -134,6 +134,17 @@ def installed_bundle() -> dict | None:
         return None
 
 
+def installed_labels() -> list[str]:
+    """The installed model's genre labels, in its order ([] while no model is installed)."""
+    bundle = installed_bundle()
+    return list(bundle["config"].get("labels", [])) if bundle else []
+
+
+def installed_version() -> str | None:
+    bundle = installed_bundle()
+    return bundle["config"].get("version") if bundle else None
+
+
 # --- API tokens and webhooks ----------------------------------------------------------------
 
 def api_token_list(*, user):

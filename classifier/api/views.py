@@ -321,17 +321,13 @@ class TrackSimilarView(TrackObjectMixin, ApiView):
 # --- Catalogue ----------------------------------------------------------------------------------
 
 
-def _model_labels() -> list[str]:
-    bundle = selectors.installed_bundle()
-    return list(bundle["config"].get("labels", [])) if bundle else []
-
-
 class GenreListView(ApiView):
     @extend_schema(tags=["catalogue"], summary="The model's genres with how many of your tracks have each",
                    responses={200: s.GenreCountSerializer(many=True), **COMMON_ERRORS})
     def get(self, request):
         counts = {row["genre"]: row["count"] for row in selectors.genre_counts(user=request.user)}
-        genres = _model_labels() + sorted(set(counts) - set(_model_labels()))
+        labels = selectors.installed_labels()
+        genres = labels + sorted(set(counts) - set(labels))
         return Response([{"genre": genre, "count": counts.get(genre, 0)} for genre in genres])
 
 
@@ -362,7 +358,7 @@ class PlaylistDetailView(ApiView):
     )
     def get(self, request, genre):
         tracks = selectors.playlist_tracks(user=request.user, genre=genre)
-        if genre not in _model_labels() and not tracks.exists():
+        if genre not in selectors.installed_labels() and not tracks.exists():
             raise ApiError("unknown_genre", f"There is no genre called “{genre}”.", 404)
         if request.accepted_renderer.format == M3URenderer.format:
             text = m3u_playlist(tracks, lambda track: absolute(request, "api:track-audio", pk=track.pk),

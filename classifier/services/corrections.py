@@ -8,14 +8,13 @@ from pathlib import Path, PurePath
 from django.core.exceptions import ValidationError
 
 from classifier.models import Track
-from classifier.selectors import installed_bundle
+from classifier.selectors import installed_labels
 
 
 def genre_choices(*, track: Track | None = None) -> list[str]:
     """Genres a user may pick: the installed model's labels (else those the track was scored on)."""
-    bundle = installed_bundle()
-    if bundle and bundle["config"].get("labels"):
-        return list(bundle["config"]["labels"])
+    if labels := installed_labels():
+        return labels
     prediction = getattr(track, "prediction", None) if track else None
     return list(prediction.probabilities) if prediction else []
 

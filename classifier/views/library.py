@@ -21,11 +21,6 @@ PAGE_SIZE = 50
 SORTS = {"newest": "Newest", "title": "Title", "artist": "Artist", "confidence": "Confidence"}
 
 
-def installed_version() -> str | None:
-    bundle = selectors.installed_bundle()
-    return bundle["config"].get("version") if bundle else None
-
-
 @login_required
 def library(request):
     search = request.GET.get("q", "").strip()[:200]
@@ -38,7 +33,7 @@ def library(request):
     tracks = selectors.library_tracks(user=request.user, search=search, genre=genre, status=status, sort=sort)
     # get_page() turns "?page=abc" or a page past the end into a real page instead of a 404.
     page = Paginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
-    version = installed_version()
+    version = selectors.installed_version()
     outdated = selectors.tracks_outdated(user=request.user, version=version).count() if version else 0
     query = request.GET.copy()
     query.pop("page", None)
@@ -113,7 +108,7 @@ def library_reclassify(request):
     if request.POST.get("scope") == "all":
         tracks = selectors.track_list(user=request.user)
     else:
-        version = installed_version()
+        version = selectors.installed_version()
         if version is None:
             messages.error(request, "No model is installed yet.")
             return redirect("home")
