@@ -138,12 +138,12 @@ class Trainer:
 
 
 class HeadTrainer(Trainer):
-    """Frozen pretrained backbone: features of every crop are computed once, then only the head trains.
+    """Frozen pretrained taggers: features of every crop are computed once, then only the head trains.
 
-    With ``train.head_prior`` naming a genre -> tags mapping in ``head_priors``, the linear head
-    starts from the backbone's own tag layer (see MusiCNNGenre.tag_prior) and an L2-SP penalty
-    pulls its weights toward that start instead of toward zero: with a handful of clips per
-    genre, the 50 MSD tags carry more genre knowledge than the data can teach the head.
+    With ``train.head_prior`` naming a tagger -> genre -> tags mapping in ``head_priors``, the
+    linear head starts from the taggers' own tag layers (see MusiCNNGenre.tag_prior) and an L2-SP
+    penalty pulls its weights toward that start instead of toward zero: with a handful of clips
+    per genre, the pretrained tags carry more genre knowledge than the data can teach the head.
     """
 
     def __init__(self, cfg: dict, config: dict, model: torch.nn.Module, device, writer: SummaryWriter):
@@ -154,7 +154,8 @@ class HeadTrainer(Trainer):
             if not isinstance(model.head[-1], torch.nn.Linear) or len(model.head) != 2:
                 raise SystemExit("head_prior needs the linear head (head_hidden: 0)")
             self.prior_tags = cfg["head_priors"][name]
-            self.prior = model.tag_prior(config["labels"], config["tags"], self.prior_tags).to(device)
+            tags = {tagger: checkpoint_tags(tagger) for tagger in model.tagger_names}
+            self.prior = model.tag_prior(config["labels"], tags, self.prior_tags).to(device)
 
     @torch.inference_mode()
     def embed(self, waves: list[np.ndarray], desc: str) -> torch.Tensor:
@@ -313,22 +314,31 @@ class FullTrainer(Trainer):
 
 
 def pretrained_start(cfg: dict, model: torch.nn.Module) -> dict:
-    """Load the pretrained backbone named in the config; returns what the bundle records."""
+    """Load every pretrained tagger the model names; returns what the bundle records."""
     pre = cfg["pretrained"]
     spec = importlib.util.find_spec(pre["package"])
     if spec is None:
         raise SystemExit(f"the {pre['package']} package is needed to start from its pretrained weights")
-    root = Path(spec.origin).parent / pre["checkpoint"]
-    load_tf_musicnn(model.backbone, read_checkpoint(str(root) + "/"))
-    return {k: v for k, v in pre.items() if k not in ("package",)}
+    root = Path(spec.origin).parent
+    for name, net in model.taggers().items():
+        load_tf_musicnn(net, read_checkpoint(f"{root / name}/"))
+    return {"checkpoints": list(model.tagger_names), **{k: v for k, v in pre.items() if k != "package"}}
+
+
+def checkpoint_tags(checkpoint: str) -> list[str]:
+    """A musicnn checkpoint's tag names (MSD_musicnn -> MSD_LABELS); importing them needs no TensorFlow."""
+    from musicnn import configuration
+    return list(getattr(configuration, checkpoint.split("_")[0] + "_LABELS"))
 
 
 def pretrained_tags(cfg: dict) -> list[str]:
-    """The checkpoint's tag names (MSD_musicnn -> MSD_LABELS), copied into the bundle."""
+    """The primary tagger's tag names, copied into the bundle: the model's ``tags`` output."""
     if "pretrained" not in cfg:
         return []
-    from musicnn import configuration  # needs no TensorFlow
-    return list(getattr(configuration, cfg["pretrained"]["checkpoint"].split("_")[0] + "_LABELS"))
+    taggers = cfg["architecture"].get("params", {}).get("taggers")
+    if not taggers:
+        raise SystemExit("architecture.params.taggers must name the pretrained checkpoints to start from")
+    return checkpoint_tags(taggers[0])
 
 
 def write_licence(cfg: dict, out: Path) -> None:
@@ -394,6 +404,8 @@ def main(argv=None) -> None:
         "minutes": round((time.perf_counter() - t0) / 60, 2), "trained_at": stamp.isoformat(timespec="seconds"),
         "config_file": Path(args.config).name, "tensorboard_run": run_dir.name,
     }
+    if cfg.get("model_selection"):  # how the recipe was chosen, so its scores are read with that in mind
+        config["training"]["model_selection"] = cfg["model_selection"]
     config["data"] = {
         "file": Path(args.data).name, "sha256_16": file_digest(args.data), "splits": splits,
         "clips_fit": counts(fit), "clips_early_stopping": counts(hold),

@@ -71,13 +71,22 @@ class MusiCNN(nn.Module):
 
 
 class MusiCNNGenre(nn.Module):
-    """MusiCNN backbone + genre head on [penultimate, pooled mid-end] features."""
+    """Frozen-feature genre model: one or more pretrained MusiCNN taggers + a genre head.
 
-    def __init__(self, n_labels: int, n_tags: int = 50, n_mels: int = 96,
-                 head_hidden: int = 0, dropout: float = 0.5):
+    ``taggers`` names the checkpoints in order. The first is the primary: its tags and its
+    penultimate layer are the model's ``tags`` and ``embedding``. The head reads every tagger's
+    [penultimate, pooled mid-end] features, concatenated in that order.
+    """
+
+    def __init__(self, n_labels: int, n_tags: int = 50, n_mels: int = 96, head_hidden: int = 0,
+                 dropout: float = 0.5, taggers: list[str] | tuple[str, ...] = ("MSD_musicnn",)):
         super().__init__()
+        self.tagger_names = list(taggers)
+        # the primary keeps the attribute name "backbone", so single-tagger bundles load as before
         self.backbone = MusiCNN(n_mels=n_mels, n_tags=n_tags)
-        dim = self.backbone.dense_bn.num_features + self.backbone.pooled_dim
+        self.extra = nn.ModuleDict({name: MusiCNN(n_mels=n_mels, n_tags=n_tags) for name in self.tagger_names[1:]})
+        self.tagger_dim = self.backbone.dense_bn.num_features + self.backbone.pooled_dim
+        dim = self.tagger_dim * len(self.tagger_names)
         self.feature_dim = dim
         if head_hidden:
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, head_hidden), nn.ReLU(),
@@ -85,26 +94,42 @@ class MusiCNNGenre(nn.Module):
         else:
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, n_labels))
 
-    def tag_prior(self, labels: list[str], tags: list[str], genre_tags: dict[str, list[str]]) -> torch.Tensor:
+    def taggers(self) -> dict[str, MusiCNN]:
+        """Checkpoint name -> tagger network, primary first."""
+        return {self.tagger_names[0]: self.backbone, **self.extra}
+
+    def tag_prior(self, labels: list[str], tags: dict[str, list[str]],
+                  genre_tags: dict[str, dict[str, list[str]]]) -> torch.Tensor:
         """Linear-head weights (n_labels, feature_dim) that score each genre by the mean of its
-        tags' logits (dense_1 rows, bias left out) on the penultimate features, zero on the pooled
-        mid-end. Unscaled: tag logits already span a few units, a sensible softmax range.
-        A genre with no tags (or absent from ``genre_tags``) gets a zero row: learned from data."""
-        unknown = set(genre_tags) - set(labels)
-        missing = {t for ts in genre_tags.values() for t in ts} - set(tags)
-        if unknown or missing:
-            raise ValueError(f"head prior names unknown genres {sorted(unknown)} / tags {sorted(missing)}")
-        tag_rows = self.backbone.tag_dense.weight.detach()               # (n_tags, 200)
+        tags' logits (``dense_1`` rows, bias left out) on each tagger's penultimate features, and
+        zero on the pooled mid-ends. ``tags`` gives each tagger's tag names, ``genre_tags`` each
+        tagger's genre -> tag mapping; a tagger left out, or a genre without tags, adds nothing.
+        Unscaled: tag logits already span a few units, a sensible softmax range; with several
+        taggers the genre's score is the sum of their votes."""
+        unknown_taggers = set(genre_tags) - set(self.tagger_names)
+        if unknown_taggers:
+            raise ValueError(f"head prior names unknown taggers {sorted(unknown_taggers)}")
         prior = torch.zeros(len(labels), self.feature_dim)
-        for i, genre in enumerate(labels):
-            idx = [tags.index(t) for t in genre_tags.get(genre) or []]
-            if idx:
-                prior[i, :tag_rows.shape[1]] = tag_rows[idx].mean(dim=0)
+        for k, (name, net) in enumerate(self.taggers().items()):
+            mapping = genre_tags.get(name, {})
+            unknown = set(mapping) - set(labels)
+            missing = {t for ts in mapping.values() for t in ts} - set(tags.get(name, []))
+            if unknown or missing:
+                raise ValueError(f"head prior for {name} names unknown genres {sorted(unknown)} / tags {sorted(missing)}")
+            rows = net.tag_dense.weight.detach()                       # (n_tags, 200)
+            for i, genre in enumerate(labels):
+                idx = [tags[name].index(t) for t in mapping.get(genre) or []]
+                if idx:
+                    prior[i, k * self.tagger_dim:k * self.tagger_dim + rows.shape[1]] = rows[idx].mean(dim=0)
         return prior
 
     def features(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.backbone(mel)
-        out["head_input"] = torch.cat([out["penultimate"], out["pooled"]], dim=1)
+        parts = [out["penultimate"], out["pooled"]]
+        for net in self.extra.values():
+            extra = net(mel)
+            parts += [extra["penultimate"], extra["pooled"]]
+        out["head_input"] = torch.cat(parts, dim=1)
         return out
 
     def forward(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -1,6 +1,7 @@
 """Fixtures for the ml tests: every audio file is synthesised here, never taken from the data set."""
 from __future__ import annotations
 
+import csv
 import importlib.util
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_BUNDLE = REPO / "models" / "saved_models"
@@ -98,3 +100,38 @@ def musicnn_checkpoint() -> Path:
     if spec is None:
         pytest.skip("the musicnn package is not installed, so its checkpoint cannot be checked")
     return Path(spec.origin).parent / "MSD_musicnn"
+
+
+BASE = yaml.safe_load((REPO / "ml" / "config" / "musicnn_head.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def user_csv(tmp_path_factory):
+    """labels.csv of 8 short synthetic clips, two genres, splits train (3 each) and test (1 each)."""
+    root = tmp_path_factory.mktemp("user")
+    (root / "clips").mkdir()
+    rows = []
+    for i in range(4):
+        for genre, make in (("tones", lambda s: tone(300 + 50 * s, 4.0, 22050)),
+                            ("beats", lambda s: music_like(4.0, 22050, seed=s))):
+            name = f"clips/{genre}{i}.wav"
+            sf.write(root / name, make(i), 22050)
+            rows.append({"file": name, "genre": genre, "split": "train" if i < 3 else "test"})
+    with open(root / "labels.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, ["file", "genre", "split"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return root / "labels.csv"
+
+
+def write_config(tmp_path, arch, extra_train):
+    """A tiny training recipe (2 epochs) for the user_csv clips, written as YAML."""
+    cfg = {**BASE, "name": "smoke", "architecture": arch,
+           "train": {**BASE["train"], "max_epochs": 2, "patience": 1, "holdout_fraction": 0.34, **extra_train},
+           "head_priors": {"toy": {"MSD_musicnn": {"beats": ["dance", "Hip-Hop"], "tones": []},
+                                   "MTT_musicnn": {"beats": ["beats"]}}}}
+    if arch["name"] != "musicnn_genre":
+        cfg.pop("pretrained")
+    path = tmp_path / "smoke.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path

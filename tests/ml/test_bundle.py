@@ -15,6 +15,7 @@ def config_for(arch: dict, tags: int) -> dict:
 
 @pytest.mark.parametrize("arch,tags", [
     ({"name": "musicnn_genre", "params": {"head_hidden": 16}}, 50),
+    ({"name": "musicnn_genre", "params": {"head_hidden": 0, "taggers": ["MSD_musicnn", "MTT_musicnn"]}}, 50),
     ({"name": "scratch_cnn", "params": {"channels": [4, 8]}}, 0),
 ])
 def test_round_trip_gives_identical_outputs(tmp_path, arch, tags):
