@@ -92,6 +92,83 @@ def draw_confusion(matrix: np.ndarray, labels: list[str], path: Path, title: str
     img.save(path)
 
 
+def predict_clips(clf: Classifier, clips: list[Clip]) -> tuple[list[int], list[int], list[str]]:
+    """Track-level predictions through the inference API; undecodable clips are listed, not scored."""
+    index = {g: i for i, g in enumerate(clf.labels)}
+    y_true, y_pred, failed = [], [], []
+    for c in tqdm(clips, desc="model", leave=False):
+        try:
+            pred = clf.predict(c.path)
+        except AudioError as err:
+            failed.append(f"{c.path.name}: {err}")
+            continue
+        y_true.append(index[c.genre])
+        y_pred.append(index[pred.genre])
+    return y_true, y_pred, failed
+
+
+def report(clf: Classifier, *, data: dict, protocol: str, scored: tuple[list[int], list[int]],
+           base: tuple[list[int], list[int]], base_info: dict, caveats: list[str]) -> tuple[dict, np.ndarray]:
+    """The performance_metrics.json document for ``clf`` and its confusion matrix.
+
+    ``scored`` and ``base`` are (true, predicted) label indices of the model and the baseline.
+    """
+    labels = clf.labels
+    model_scores, base_scores = scores(*scored, labels), scores(*base, labels)
+    matrix = confusion_matrix(*scored, labels=range(len(labels)))
+    met = model_scores["accuracy"] >= PRODUCT_BAR
+    metrics = {
+        "model_version": clf.version,
+        "model_name": clf.name,
+        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data": data,
+        "protocol": protocol,
+        "model": {**model_scores, "confusion_matrix": {"labels": labels, "rows": "true", "columns": "predicted",
+                                                       "matrix": matrix.tolist()}},
+        "baseline": {**base_info, **base_scores},
+        "advantage_over_baseline": {"accuracy": round(model_scores["accuracy"] - base_scores["accuracy"], 4),
+                                    "macro_f1": round(model_scores["macro_f1"] - base_scores["macro_f1"], 4)},
+        "product_bar": {"accuracy": PRODUCT_BAR, "met": met,
+                        "statement": ("meets" if met else "BELOW") + f" the {PRODUCT_BAR:.0%} accuracy product bar "
+                                     f"({model_scores['accuracy']:.1%}, {data['split']})"},
+        "caveats": caveats,
+    }
+    selection = clf.config.get("training", {}).get("model_selection")
+    if selection:
+        metrics["model_selection"] = selection
+    return metrics, matrix
+
+
+def common_caveats(clf: Classifier, support: dict[str, int], failed: list[str]) -> list[str]:
+    """The caveats every report carries: tiny data, absent genres, thin training genres, failures."""
+    caveats = ["Tiny data: per-genre figures rest on a handful of clips each and move a lot with one clip."]
+    absent = [g for g in clf.labels if g not in support]
+    if absent:
+        caveats.append(f"Genres absent from the scored clips, so untested here: {', '.join(absent)}; "
+                       "macro averages cover only the genres present.")
+    data = clf.config.get("data", {})
+    fit = {g: n + data.get("clips_early_stopping", {}).get(g, 0) for g, n in data.get("clips_fit", {}).items()}
+    thin = [g for g in clf.labels if fit.get(g, 0) < 5]
+    if thin:
+        caveats.append(f"Genres with fewer than 5 training clips: {', '.join(thin)}; expect weak recall for them.")
+    if failed:
+        caveats.append(f"{len(failed)} clips could not be decoded and were skipped: {failed}")
+    return caveats
+
+
+def write_report(out, metrics: dict, matrix: np.ndarray, labels: list[str], title: str) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / METRICS, metrics)
+    draw_confusion(matrix, labels, out / CONFUSION_PNG, title)
+    model, base = metrics["model"], metrics["baseline"]
+    print(f"model    acc {model['accuracy']:.3f}  macro-F1 {model['macro_f1']:.3f}")
+    print(f"baseline acc {base['accuracy']:.3f}  macro-F1 {base['macro_f1']:.3f}")
+    print(metrics["product_bar"]["statement"])
+    print(f"wrote {out / METRICS} and {out / CONFUSION_PNG}")
+    return out
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", required=True)
@@ -102,83 +179,34 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     clf = Classifier.from_bundle(args.bundle, args.device)
-    labels, cfg = clf.labels, clf.config
     clips = read_clips(args.data)
     test = [c for c in clips if c.split == args.split]
-    train_splits = cfg.get("data", {}).get("splits") or []
+    train_splits = clf.config.get("data", {}).get("splits") or []
     if not test:
         raise SystemExit(f"no rows with split {args.split!r} in {args.data}")
     if args.split in train_splits or not all(c.split for c in select(clips, train_splits)):
         raise SystemExit(f"split {args.split!r} was used in training this bundle: refusing to score on it")
     train = select(clips, train_splits)
-    index = {g: i for i, g in enumerate(labels)}
 
-    y_true, y_pred, failed = [], [], []
-    for c in tqdm(test, desc="model"):
-        try:
-            pred = clf.predict(c.path)
-        except AudioError as err:
-            failed.append(f"{c.path.name}: {err}")
-            continue
-        y_true.append(index[c.genre])
-        y_pred.append(index[pred.genre])
-    base_pred, base_info = baseline(train, test, labels, clf.sample_rate)
-    y_base = [index[c.genre] for c in test]
-
-    model_scores = scores(y_true, y_pred, labels)
-    base_scores = scores(y_base, base_pred, labels)
-    matrix = confusion_matrix(y_true, y_pred, labels=range(len(labels)))
+    y_true, y_pred, failed = predict_clips(clf, test)
+    base_pred, base_info = baseline(train, test, clf.labels, clf.sample_rate)
+    index = {g: i for i, g in enumerate(clf.labels)}
     support = counts(test)
-    absent = [g for g in labels if g not in support]
-    # a bundle picked among recipes by its score on this split says so (training.model_selection):
-    # the figure is then slightly optimistic, and the caveat must not claim otherwise
-    selection = cfg.get("training", {}).get("model_selection")
-    caveats = [
-        f"Scored on the '{args.split}' split only ({len(test)} clips); it shares no artist with the training rows "
-        + (f"and was not used for training (early stopping used an inner hold-out of the training rows). {selection}"
-           if selection else "and was not used for training or model selection (early stopping used an inner "
-                             "hold-out of the training rows)."),
-        "Tiny data: per-genre figures rest on a handful of clips each and move a lot with one clip.",
-    ]
-    if absent:
-        caveats.append(f"Genres absent from this split, so untested here: {', '.join(absent)}; "
-                       "macro averages cover only the genres present.")
-    thin = [g for g, n in cfg.get("data", {}).get("clips_fit", {}).items() if n < 5]
-    if thin:
-        caveats.append(f"Genres with fewer than 5 training clips: {', '.join(thin)}; expect weak recall for them.")
-    if failed:
-        caveats.append(f"{len(failed)} clips could not be decoded and were skipped: {failed}")
-    met = model_scores["accuracy"] >= PRODUCT_BAR
-    metrics = {
-        "model_version": clf.version,
-        "model_name": clf.name,
-        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "data": {"file": Path(args.data).name, "sha256_16": file_digest(args.data), "split": args.split,
-                 "clips": len(test), "clips_per_genre": support, "genres_absent": absent,
-                 "training_splits": train_splits},
-        "protocol": f"track-level prediction through ml.inference (up to {clf.max_segments} windows per clip, "
-                    "mean of window probabilities)",
-        "model": {**model_scores, "confusion_matrix": {"labels": labels, "rows": "true", "columns": "predicted",
-                                                       "matrix": matrix.tolist()}},
-        "baseline": {**base_info, **base_scores},
-        "advantage_over_baseline": {"accuracy": round(model_scores["accuracy"] - base_scores["accuracy"], 4),
-                                    "macro_f1": round(model_scores["macro_f1"] - base_scores["macro_f1"], 4)},
-        "product_bar": {"accuracy": PRODUCT_BAR, "met": met,
-                        "statement": ("meets" if met else "BELOW") + f" the {PRODUCT_BAR:.0%} accuracy product bar "
-                                     f"on this split ({model_scores['accuracy']:.1%})"},
-        "caveats": caveats,
-    }
-    if selection:
-        metrics["model_selection"] = selection
-    out = Path(args.out or args.bundle)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / METRICS, metrics)
-    draw_confusion(matrix, labels, out / CONFUSION_PNG,
-                   f"{clf.version} on {Path(args.data).name}:{args.split} (acc {model_scores['accuracy']:.2f})")
-    print(f"model    acc {model_scores['accuracy']:.3f}  macro-F1 {model_scores['macro_f1']:.3f}")
-    print(f"baseline acc {base_scores['accuracy']:.3f}  macro-F1 {base_scores['macro_f1']:.3f}")
-    print(metrics["product_bar"]["statement"])
-    print(f"wrote {out / METRICS} and {out / CONFUSION_PNG}")
+    selection = clf.config.get("training", {}).get("model_selection")
+    held_out = (f"Scored on the '{args.split}' split only ({len(test)} clips); it shares no artist with the "
+                "training rows and was not used for training ")
+    held_out += (f"(early stopping used an inner hold-out of the training rows). {selection}" if selection else
+                 "or model selection (early stopping used an inner hold-out of the training rows).")
+    data = {"file": Path(args.data).name, "sha256_16": file_digest(args.data), "split": args.split,
+            "clips": len(test), "clips_per_genre": support,
+            "genres_absent": [g for g in clf.labels if g not in support], "training_splits": train_splits}
+    metrics, matrix = report(
+        clf, data=data, scored=(y_true, y_pred), base=([index[c.genre] for c in test], base_pred),
+        protocol=f"track-level prediction through ml.inference (up to {clf.max_segments} windows per clip, "
+                 "mean of window probabilities)",
+        base_info=base_info, caveats=[held_out, *common_caveats(clf, support, failed)])
+    write_report(args.out or args.bundle, metrics, matrix, clf.labels,
+                 f"{clf.version} on {Path(args.data).name}:{args.split} (acc {metrics['model']['accuracy']:.2f})")
 
 
 if __name__ == "__main__":
