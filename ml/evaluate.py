@@ -133,9 +133,6 @@ def report(clf: Classifier, *, data: dict, protocol: str, scored: tuple[list[int
                                      f"({model_scores['accuracy']:.1%}, {data['split']})"},
         "caveats": caveats,
     }
-    selection = clf.config.get("training", {}).get("model_selection")
-    if selection:
-        metrics["model_selection"] = selection
     return metrics, matrix
 
 

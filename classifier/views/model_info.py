@@ -56,9 +56,10 @@ def _score_section(title: str, section: dict) -> dict:
 
 
 def metrics_sections(metrics: dict) -> tuple[list, list]:
-    """(scores, information): dicts holding numbers become score sections, the rest facts."""
+    """(scores, information): dicts holding numbers become score sections, the rest facts.
+    The caveats are left out here: the page lists them one per line."""
     scores, info = [], []
-    top = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    top = {k: v for k, v in metrics.items() if not isinstance(v, dict) and k != "caveats"}
     if any(isinstance(v, float) for v in top.values()) or _per_genre(metrics):
         scores.append(_score_section("Scores", metrics))
     else:
@@ -87,6 +88,7 @@ def model_info(request):
         "metrics": metrics,
         "scores": scores,
         "evaluation": evaluation,
+        "caveats": [_text(c) for c in metrics.get("caveats") or []],
         "architecture": [("name", (config.get("architecture") or {}).get("name", "—")),
                          *_facts((config.get("architecture") or {}).get("params", {}))],
         "features": _facts(config.get("features", {})),

@@ -85,6 +85,7 @@ def bundle_dir(tmp_path, settings):
                   "per_genre": {label: {"precision": 0.8, "recall": 0.7, "f1": 0.75, "support": 3} for label in LABELS},
                   "confusion_matrix": {"labels": LABELS, "matrix": [[1] * 10] * 10}},
         "baseline": {"method": "MFCC + logistic regression", "accuracy": 0.5},
+        "caveats": ["Scored on 69 clips.", "Tiny data, per-genre figures move a lot."],
     }))
     settings.MODEL_BUNDLE_DIR = folder
     return folder

@@ -71,6 +71,7 @@ def test_model_page_shows_the_bundle(alice_client, bundle_dir):
     assert "<h3>Model</h3>" in html and "<h3>Baseline</h3>" in html and "MFCC + logistic regression" in html
     assert '<th scope="row">reggae</th><td class="num">0.8</td>' in html
     assert "clips per genre</dt><dd>blues: 10, rock: 2" in html
+    assert "<li>Scored on 69 clips.</li><li>Tiny data, per-genre figures move a lot.</li>" in html
     assert "Confusion matrix" not in html  # no image in this bundle
     assert alice_client.get(reverse("model-confusion-matrix")).status_code == 404
 
