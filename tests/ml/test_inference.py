@@ -58,3 +58,20 @@ def test_bundle_info_reads_without_weights(shipped_classifier):
     info = bundle_info(SHIPPED_BUNDLE)
     assert info["config"]["labels"] == shipped_classifier.labels
     assert isinstance(info["metrics"], dict)
+
+
+def test_shipped_metrics_describe_the_shipped_weights(shipped_classifier):
+    """Stale metrics (from other weights, or scored on clips the weights were trained on) would mislead."""
+    config, metrics = shipped_classifier.config, bundle_info(SHIPPED_BUNDLE)["metrics"]
+    assert metrics["model_version"] == config["version"]
+    trained_on = config["data"]["splits"]
+    assert metrics["data"]["training_splits"] == trained_on
+    folds = metrics["data"].get("folds")
+    if folds:  # cross-validated: every fold was scored by a model trained without it
+        assert sorted(folds) == sorted(trained_on)
+        assert all(fold not in f["trained_on"] for fold, f in folds.items())
+    else:
+        assert metrics["data"]["split"] not in trained_on
+    matrix = metrics["model"]["confusion_matrix"]["matrix"]
+    assert sum(map(sum, matrix)) == metrics["data"]["clips"]
+
