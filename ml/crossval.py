@@ -76,6 +76,8 @@ def main(argv=None) -> None:
         train.main(["--config", args.config, "--data", args.data, "--splits", ",".join(rest),
                     "--out", str(work / fold), "--device", args.device, "--threads", str(args.threads)])
         fold_clf = Classifier.from_bundle(work / fold, args.device)
+        if fold_clf.labels != clf.labels:  # predictions are compared as label indices
+            raise SystemExit(f"fold {fold} model has labels {fold_clf.labels}, the bundle {clf.labels}")
         true, pred, fold_failed = predict_clips(fold_clf, test)
         fold_base, base_info = baseline(train_clips, test, clf.labels, clf.sample_rate)
         fold_true = [index[c.genre] for c in test]
