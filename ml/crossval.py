@@ -20,7 +20,7 @@ import yaml
 
 from . import train
 from .data import counts, file_digest, read_clips
-from .evaluate import baseline, common_caveats, predict_clips, report, write_report
+from .evaluate import baseline, common_caveats, predict_clips, report, scores, write_report
 from .inference import Classifier
 
 
@@ -37,10 +37,6 @@ def check_bundle(config: dict, cfg: dict, folds: list[str]) -> None:
         problems.append("its features or architecture differ from the config")
     if problems:
         raise SystemExit("the bundle does not match this cross-validation: " + "; ".join(problems))
-
-
-def accuracy(y_true: list[int], y_pred: list[int]) -> float:
-    return round(sum(t == p for t, p in zip(y_true, y_pred)) / max(len(y_true), 1), 4)
 
 
 def main(argv=None) -> None:
@@ -84,7 +80,8 @@ def main(argv=None) -> None:
         y_true, y_pred, failed = y_true + true, y_pred + pred, failed + fold_failed
         y_base, base_pred = y_base + fold_true, base_pred + fold_base
         per_fold[fold] = {"trained_on": rest, "training_clips": counts(train_clips), "clips": len(test),
-                          "accuracy": accuracy(true, pred), "baseline_accuracy": accuracy(fold_true, fold_base)}
+                          "accuracy": scores(true, pred, clf.labels)["accuracy"],
+                          "baseline_accuracy": scores(fold_true, fold_base, clf.labels)["accuracy"]}
         untrained = sorted(set(clf.labels) - {c.genre for c in train_clips})
         if untrained:
             per_fold[fold]["genres_not_trained"] = untrained
@@ -102,9 +99,6 @@ def main(argv=None) -> None:
         "learned from a handful, or not at all), so these figures are expected to be conservative for it.",
         *common_caveats(clf, support, failed),
     ]
-    selection = clf.config.get("training", {}).get("model_selection")
-    if selection:  # recipes compared on these same folds: the figures are optimistic, and say so
-        caveats.insert(1, selection)
     metrics, matrix = report(
         clf, data=data, scored=(y_true, y_pred), base=(y_base, base_pred), base_info={
             **base_info, "train_clips": "the other folds, as for the model"},

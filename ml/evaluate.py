@@ -137,8 +137,11 @@ def report(clf: Classifier, *, data: dict, protocol: str, scored: tuple[list[int
 
 
 def common_caveats(clf: Classifier, support: dict[str, int], failed: list[str]) -> list[str]:
-    """The caveats every report carries: tiny data, absent genres, thin training genres, failures."""
-    caveats = ["Tiny data: per-genre figures rest on a handful of clips each and move a lot with one clip."]
+    """The caveats every report carries: how the recipe was chosen (a recipe picked by its score on
+    the scored clips reads optimistic), tiny data, absent genres, thin training genres, failures."""
+    selection = clf.config.get("training", {}).get("model_selection")
+    caveats = [selection] if selection else []
+    caveats.append("Tiny data: per-genre figures rest on a handful of clips each and move a lot with one clip.")
     absent = [g for g in clf.labels if g not in support]
     if absent:
         caveats.append(f"Genres absent from the scored clips, so untested here: {', '.join(absent)}; "
@@ -153,7 +156,7 @@ def common_caveats(clf: Classifier, support: dict[str, int], failed: list[str]) 
     return caveats
 
 
-def write_report(out, metrics: dict, matrix: np.ndarray, labels: list[str], title: str) -> Path:
+def write_report(out, metrics: dict, matrix: np.ndarray, labels: list[str], title: str) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / METRICS, metrics)
@@ -163,7 +166,6 @@ def write_report(out, metrics: dict, matrix: np.ndarray, labels: list[str], titl
     print(f"baseline acc {base['accuracy']:.3f}  macro-F1 {base['macro_f1']:.3f}")
     print(metrics["product_bar"]["statement"])
     print(f"wrote {out / METRICS} and {out / CONFUSION_PNG}")
-    return out
 
 
 def main(argv=None) -> None:
@@ -189,11 +191,9 @@ def main(argv=None) -> None:
     base_pred, base_info = baseline(train, test, clf.labels, clf.sample_rate)
     index = {g: i for i, g in enumerate(clf.labels)}
     support = counts(test)
-    selection = clf.config.get("training", {}).get("model_selection")
     held_out = (f"Scored on the '{args.split}' split only ({len(test)} clips); it shares no artist with the "
-                "training rows and was not used for training ")
-    held_out += (f"(early stopping used an inner hold-out of the training rows). {selection}" if selection else
-                 "or model selection (early stopping used an inner hold-out of the training rows).")
+                "training rows and was not used for training (early stopping used an inner hold-out of the "
+                "training rows).")
     data = {"file": Path(args.data).name, "sha256_16": file_digest(args.data), "split": args.split,
             "clips": len(test), "clips_per_genre": support,
             "genres_absent": [g for g in clf.labels if g not in support], "training_splits": train_splits}
