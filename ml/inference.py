@@ -45,6 +45,9 @@ class Prediction:
     duration: float          # seconds of audio analysed
     seconds: float
     track_duration: float = 0.0  # length of the whole file, seconds
+    # True when the calibrated top probability is below the bundle's threshold: say "uncertain"
+    # and show the top two instead of stating one genre.
+    uncertain: bool = False
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -78,6 +81,10 @@ class Classifier:
         self.segment_samples = segment_samples(self.features)
         self.max_segments = int(self.features.get("max_segments", 8))
         self.logmel = LogMel(self.features).to(device)
+        calibration = config.get("calibration", {})
+        # Fitted on held-out predictions by ml.calibration; 1.0 / 0.0 for bundles without it.
+        self.temperature = float(calibration.get("temperature", 1.0))
+        self.uncertain_below = float(calibration.get("uncertain_below", 0.0))
 
     @classmethod
     def from_bundle(cls, bundle_dir, device: str = "auto", threads: int | None = None) -> "Classifier":
@@ -105,7 +112,7 @@ class Classifier:
         if not kept:
             raise AudioError("no audio could be decoded")
         out = self.run_waves([w for _, w in kept])
-        seg_probs = torch.softmax(out["logits"].float(), dim=1).cpu()
+        seg_probs = torch.softmax(out["logits"].float() / self.temperature, dim=1).cpu()
         probs = seg_probs.mean(dim=0)
         top = int(probs.argmax())
         timeline = []
@@ -124,7 +131,8 @@ class Classifier:
             probabilities={lab: float(probs[i]) for i, lab in enumerate(self.labels)},
             timeline=timeline, tags=tags, embedding=emb.tolist(), model_version=self.version,
             device=str(self.device), duration=round(sum(len(w) for _, w in kept) / self.sample_rate, 3),
-            seconds=time.perf_counter() - t0, track_duration=round(info.duration, 3))
+            seconds=time.perf_counter() - t0, track_duration=round(info.duration, 3),
+            uncertain=bool(probs[top] < self.uncertain_below))
 
     @torch.inference_mode()
     def spectrogram(self, path, max_frames: int = 1200) -> np.ndarray:
