@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from . import train
-from .data import counts, file_digest, read_clips
+from .sources import counts, file_digest, read_clips
 from .evaluate import baseline, common_caveats, predict_clips, report, scores, write_report
 from .inference import Classifier
 

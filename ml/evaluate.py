@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from .audio import AudioError, load_audio
 from .bundle import CONFUSION_PNG, METRICS, write_json
-from .data import Clip, counts, file_digest, read_clips, select
+from .sources import Clip, counts, file_digest, read_clips, select
 from .inference import Classifier
 
 PRODUCT_BAR = 0.85

@@ -12,6 +12,15 @@ import torchaudio
 from torch import nn
 
 
+def non_persistent(module: nn.Module) -> nn.Module:
+    """Keep a module's buffers (windows, filter banks: fixed functions of its settings) out of
+    state_dicts, so bundles hold only learned weights; they still follow ``.to(device)``."""
+    for m in module.modules():
+        for name, buf in list(m._buffers.items()):
+            m.register_buffer(name, buf, persistent=False)
+    return module
+
+
 class LogMel(nn.Module):
     """Waveform (..., samples) -> log10(k * mel power + 1) as (..., frames, n_mels), float32.
 
@@ -25,6 +34,7 @@ class LogMel(nn.Module):
             n_mels=cfg["n_mels"], power=2.0, center=True,
             pad_mode=cfg.get("pad_mode", "constant"),  # librosa >= 0.10 pads with zeros
             mel_scale=cfg.get("mel_scale", "slaney"), norm=cfg.get("mel_norm", "slaney"))
+        non_persistent(self.mel)
         self.log_multiplier = float(cfg.get("log_multiplier", 10000.0))
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
@@ -34,8 +44,9 @@ class LogMel(nn.Module):
 
 
 def segment_samples(cfg: dict) -> int:
-    """Samples that give exactly ``segment_frames`` centred STFT frames."""
-    return (cfg["segment_frames"] - 1) * cfg["hop_length"]
+    """Samples in one analysed window: ``segment_samples`` where given, else exactly
+    ``segment_frames`` centred STFT frames."""
+    return cfg.get("segment_samples") or (cfg["segment_frames"] - 1) * cfg["hop_length"]
 
 
 def segment_seconds(cfg: dict) -> float:

@@ -99,7 +99,7 @@ class Classifier:
         """Model outputs for a batch of mono waveforms at the bundle's rate, one segment each."""
         batch = torch.stack([fit_length(torch.from_numpy(np.asarray(w, np.float32)), self.segment_samples)
                              for w in waves]).to(self.device)
-        return self.model(self.logmel(batch))
+        return self.model(batch)
 
     def predict(self, path) -> Prediction:
         """Genre of the whole track from up to ``max_segments`` windows spread over it."""

@@ -27,8 +27,8 @@ from tqdm import tqdm
 from .audio import load_audio
 from .bundle import save_bundle
 from .checkpoint import read_checkpoint
-from .data import Clip, counts, file_digest, inner_holdout, read_clips, select
-from .features import LogMel, fit_length, plan_windows, segment_samples
+from .sources import Clip, counts, file_digest, inner_holdout, read_clips, select
+from .features import fit_length, plan_windows, segment_samples
 from .inference import resolve_device
 from .models import build_model, load_tf_musicnn
 
@@ -122,7 +122,6 @@ class Trainer:
         self.t = cfg["train"]
         self.feats = config["features"]
         self.n_samples = segment_samples(self.feats)
-        self.logmel = LogMel(self.feats).to(device)
         self.label_index = {g: i for i, g in enumerate(config["labels"])}
         self.rng = np.random.default_rng(cfg["seed"])
 
@@ -163,8 +162,7 @@ class HeadTrainer(Trainer):
         out = []
         bs = 32
         for i in tqdm(range(0, len(waves), bs), desc=desc, leave=False):
-            mel = self.logmel(to_batch(waves[i:i + bs], self.n_samples, self.device))
-            out.append(self.model.features(mel)["head_input"].float().cpu())
+            out.append(self.model.features(to_batch(waves[i:i + bs], self.n_samples, self.device))["head_input"].float().cpu())
         return torch.cat(out)
 
     def crops(self, audio: list[np.ndarray], y: np.ndarray, n_null: int = 0) -> tuple[torch.Tensor, np.ndarray]:
@@ -271,8 +269,7 @@ class FullTrainer(Trainer):
             wave = audio[i]
             s = self.rng.integers(0, max(len(wave) - self.n_samples, 0) + 1)
             waves.append(self.gain(wave[s:s + self.n_samples]) if label >= 0 else null_wave(self.rng, self.n_samples))
-        mel = self.logmel(to_batch(waves, self.n_samples, self.device))
-        return mel, targets(labels, len(self.label_index)).to(self.device)
+        return to_batch(waves, self.n_samples, self.device), targets(labels, len(self.label_index)).to(self.device)
 
     @torch.no_grad()
     def evaluate(self, audio, y) -> dict:
@@ -280,7 +277,7 @@ class FullTrainer(Trainer):
         logits, owner = [], []
         for i, wave in enumerate(audio):
             w = eval_windows(wave, self.feats)
-            logits.append(self.model(self.logmel(to_batch(w, self.n_samples, self.device)))["logits"].cpu())
+            logits.append(self.model(to_batch(w, self.n_samples, self.device))["logits"].cpu())
             owner += [i] * len(w)
         return holdout_metrics(clip_scores(torch.cat(logits), np.array(owner), len(y)), y)
 

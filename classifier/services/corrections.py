@@ -37,7 +37,7 @@ class CorrectionsExport:
 
 def corrections_export(*, user, out_dir, link: bool = False) -> CorrectionsExport:
     """Write `out_dir/labels.csv` (columns file,genre, paths relative to the CSV, the format
-    ml.data.read_clips reads) and the audio of every track the user gave a genre to.
+    ml.sources.read_clips reads) and the audio of every track the user gave a genre to.
 
     `link` hard-links the audio instead of copying it (same file system only), falling back
     to a copy where that is impossible.

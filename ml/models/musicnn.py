@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..features import LogMel
+
 _TF_BN_EPS = 1e-3  # TensorFlow's batch-norm default, not PyTorch's 1e-5
 
 
@@ -75,12 +77,15 @@ class MusiCNNGenre(nn.Module):
 
     ``taggers`` names the checkpoints in order. The first is the primary: its tags and its
     penultimate layer are the model's ``tags`` and ``embedding``. The head reads every tagger's
-    [penultimate, pooled mid-end] features, concatenated in that order.
+    [penultimate, pooled mid-end] features, concatenated in that order. With ``features`` (a
+    bundle's front-end config) it takes waveforms, else log-mel patches.
     """
 
     def __init__(self, n_labels: int, n_tags: int = 50, n_mels: int = 96, head_hidden: int = 0,
-                 dropout: float = 0.5, taggers: list[str] | tuple[str, ...] = ("MSD_musicnn",)):
+                 dropout: float = 0.5, taggers: list[str] | tuple[str, ...] = ("MSD_musicnn",),
+                 features: dict | None = None):
         super().__init__()
+        self.frontend = LogMel(features) if features else nn.Identity()
         self.tagger_names = list(taggers)
         # the primary keeps the attribute name "backbone", so single-tagger bundles load as before
         self.backbone = MusiCNN(n_mels=n_mels, n_tags=n_tags)
@@ -123,7 +128,8 @@ class MusiCNNGenre(nn.Module):
                     prior[i, k * self.tagger_dim:k * self.tagger_dim + rows.shape[1]] = rows[idx].mean(dim=0)
         return prior
 
-    def features(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+    def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        mel = self.frontend(x)
         out = self.backbone(mel)
         parts = [out["penultimate"], out["pooled"]]
         for net in self.extra.values():
@@ -132,8 +138,8 @@ class MusiCNNGenre(nn.Module):
         out["head_input"] = torch.cat(parts, dim=1)
         return out
 
-    def forward(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = self.features(mel)
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.features(x)
         return {"logits": self.head(out["head_input"]), "tags": out["tags"],
                 "embedding": out["penultimate"]}
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from classifier.models import Prediction, Track
-from ml.data import read_clips
+from ml.sources import read_clips
 
 pytestmark = pytest.mark.django_db
 
