@@ -5,6 +5,7 @@ correction never overwrites what the model said, and re-classifying never loses 
 """
 import uuid
 from pathlib import PurePath
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -83,6 +84,19 @@ class Track(models.Model):
             return "user"
         return "model" if getattr(self, "prediction", None) else ""
 
+    @property
+    def genre_uncertain(self) -> bool:
+        """True when the genre to show is the model's and the model was unsure of it: pages say
+        "uncertain" and show its top two instead. A user's own genre always counts as certain.
+        (selectors.uncertain_guess() is the same rule in SQL.)"""
+        prediction = getattr(self, "prediction", None)
+        return not self.user_genre and prediction is not None and prediction.uncertain
+
+
+class GenreGuess(NamedTuple):
+    genre: str
+    probability: float
+
 
 class Prediction(models.Model):
     track = models.OneToOneField(Track, on_delete=models.CASCADE, related_name="prediction")
@@ -96,6 +110,10 @@ class Prediction(models.Model):
     device = models.CharField(max_length=32)
     seconds = models.FloatField()
     classified_at = models.DateTimeField(auto_now=True)
+    # The calibrated top probability was below the threshold the model's bundle chose on held-out
+    # data. Stored as the model said it, so a later threshold never re-labels old predictions:
+    # they keep theirs until re-classified.
+    uncertain = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -105,6 +123,13 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.genre} ({self.confidence:.0%})"
+
+    @property
+    def top_two(self) -> list[GenreGuess]:
+        """The two most probable genres, most probable first: what an uncertain prediction shows
+        instead of one genre. Ties keep the bundle's label order (sorted() is stable)."""
+        ranked = sorted(self.probabilities.items(), key=lambda item: -item[1])[:2]
+        return [GenreGuess(genre, probability) for genre, probability in ranked]
 
 
 # --- REST API: tokens, webhooks, idempotency keys ----------------------------------------

@@ -51,10 +51,22 @@ def library_tracks(*, user, search="", genre="", status="", sort="newest"):
     return tracks.order_by(*LIBRARY_SORTS.get(sort, LIBRARY_SORTS["newest"]))
 
 
-def genre_counts(*, user) -> list[dict]:
-    """[{"genre", "count"}] for every genre in the user's library, largest first."""
+def uncertain_guess() -> Q:
+    """Tracks whose genre is the model's and the model was unsure of it: they show its top two
+    instead of one genre (Track.genre_uncertain, in SQL). A user's own genre is never uncertain."""
+    return Q(user_genre="", prediction__uncertain=True)
+
+
+def genre_counts(*, user, certain_only=False) -> list[dict]:
+    """[{"genre", "count"}] for every genre in the user's library, largest first.
+
+    All of them match what filtering by genre finds (an uncertain track keeps its top genre in
+    the database); `certain_only` leaves the uncertain guesses out, as playlists do."""
+    tracks = Track.objects.filter(owner=user)
+    if certain_only:
+        tracks = tracks.exclude(uncertain_guess())
     rows = (
-        Track.objects.filter(owner=user)
+        tracks
         .annotate(g=effective_genre())
         .exclude(g__isnull=True)
         .values("g")
@@ -65,25 +77,30 @@ def genre_counts(*, user) -> list[dict]:
 
 
 def playlist_tracks(*, user, genre):
-    """The user's tracks of one (effective) genre, most confident first."""
+    """The user's tracks of one (effective) genre, most confident first. A guess the model was
+    unsure of is left out: a genre playlist should hold tracks of that genre, not maybes."""
     return (
         track_list_with_genre(user=user)
         .filter(effective_genre=genre)
+        .exclude(uncertain_guess())
         .order_by(F("prediction__confidence").desc(nulls_last=True), "title", "pk")
     )
 
 
 def library_stats(*, user) -> dict:
-    """Counts per status, how many carry a user genre, and the average model confidence."""
+    """Counts per status, how many carry a user genre, how many are uncertain guesses, and the
+    average model confidence."""
     totals = Track.objects.filter(owner=user).aggregate(
         total=Count("pk"),
         corrected=Count("pk", filter=~Q(user_genre="")),
+        uncertain=Count("pk", filter=uncertain_guess()),
         average_confidence=Avg("prediction__confidence"),
         **{status: Count("pk", filter=Q(status=status)) for status in Track.Status.values},
     )
     return {
         "total": totals["total"],
         "corrected": totals["corrected"],
+        "uncertain": totals["uncertain"],
         "average_confidence": totals["average_confidence"],
         "by_status": {status: totals[status] for status in Track.Status.values},
     }
@@ -134,10 +151,15 @@ def installed_bundle() -> dict | None:
         return None
 
 
+def bundle_labels(bundle: dict | None) -> list[str]:
+    """A bundle's genre labels, in its order ([] for no bundle). The only reader of the labels:
+    they grow with new bundles, so no page or endpoint keeps a list of its own."""
+    return list(bundle["config"].get("labels", [])) if bundle else []
+
+
 def installed_labels() -> list[str]:
     """The installed model's genre labels, in its order ([] while no model is installed)."""
-    bundle = installed_bundle()
-    return list(bundle["config"].get("labels", [])) if bundle else []
+    return bundle_labels(installed_bundle())
 
 
 def installed_version() -> str | None:

@@ -18,30 +18,50 @@ class SegmentSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
 
 
+class TopGenreSerializer(serializers.Serializer):
+    genre = serializers.CharField()
+    probability = serializers.FloatField()
+
+
+TOP_GENRES_HELP = "The model's two most probable genres, most probable first."
+
+
 class PredictionSerializer(serializers.ModelSerializer):
+    uncertain = serializers.BooleanField(
+        help_text="The top probability was below the threshold the model chose on held-out data: "
+                  "`genre` is only its best guess, show `top_genres` instead.")
+    top_genres = TopGenreSerializer(many=True, source="top_two", help_text=TOP_GENRES_HELP)
     probabilities = serializers.DictField(child=serializers.FloatField(), help_text="Every label's probability.")
     timeline = SegmentSerializer(many=True, help_text="Genre over time, in time order.")
     tags = serializers.DictField(child=serializers.FloatField(), help_text="Pretrained tags, highest first.")
 
     class Meta:
         model = Prediction
-        fields = ["genre", "confidence", "probabilities", "timeline", "tags", "model_version", "device",
-                  "seconds", "classified_at"]
+        fields = ["genre", "confidence", "uncertain", "top_genres", "probabilities", "timeline", "tags",
+                  "model_version", "device", "seconds", "classified_at"]
 
 
 class TrackSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="This track in the API.")
     audio_url = serializers.SerializerMethodField(help_text="The stored audio (supports Range).")
-    genre = serializers.CharField(read_only=True, help_text="Effective genre: user_genre if set, else the model's.")
+    genre = serializers.CharField(
+        read_only=True, help_text="Effective genre: user_genre if set, else the model's (only its best guess "
+                                  "when `uncertain`).")
     genre_source = serializers.ChoiceField(choices=["user", "model", ""], read_only=True)
+    uncertain = serializers.BooleanField(
+        source="genre_uncertain", read_only=True,
+        help_text="The genre is the model's and it was unsure (top probability below the threshold it chose on "
+                  "held-out data): say “uncertain” and show `top_genres` rather than one genre. "
+                  "Never true once you set user_genre.")
+    top_genres = serializers.SerializerMethodField(help_text=f"{TOP_GENRES_HELP} Null until classified.")
     confidence = serializers.SerializerMethodField(help_text="The model's confidence in its genre.")
     model_version = serializers.SerializerMethodField()
 
     class Meta:
         model = Track
         fields = ["id", "url", "audio_url", "status", "failure_reason", "original_name", "title", "artist",
-                  "album", "duration", "format", "size", "genre", "genre_source", "user_genre", "confidence",
-                  "model_version", "created_at", "updated_at"]
+                  "album", "duration", "format", "size", "genre", "genre_source", "uncertain", "top_genres",
+                  "user_genre", "confidence", "model_version", "created_at", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.URI)
@@ -54,6 +74,11 @@ class TrackSerializer(serializers.ModelSerializer):
 
     def _prediction(self, track):
         return getattr(track, "prediction", None)
+
+    @extend_schema_field(TopGenreSerializer(many=True, allow_null=True))
+    def get_top_genres(self, track):
+        prediction = self._prediction(track)
+        return TopGenreSerializer(prediction.top_two, many=True).data if prediction else None
 
     def get_confidence(self, track) -> float | None:
         prediction = self._prediction(track)
@@ -127,9 +152,10 @@ class PlaylistSerializer(GenreCountSerializer):
 class StatsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     corrected = serializers.IntegerField(help_text="Tracks with a user genre.")
+    uncertain = serializers.IntegerField(help_text="Tracks whose genre is a guess the model was unsure of.")
     average_confidence = serializers.FloatField(allow_null=True)
     by_status = serializers.DictField(child=serializers.IntegerField())
-    by_genre = GenreCountSerializer(many=True)
+    by_genre = GenreCountSerializer(many=True, help_text="Tracks per genre, the uncertain ones left out.")
 
 
 class ModelInfoSerializer(serializers.Serializer):

@@ -323,6 +323,8 @@ class TrackSimilarView(TrackObjectMixin, ApiView):
 
 class GenreListView(ApiView):
     @extend_schema(tags=["catalogue"], summary="The model's genres with how many of your tracks have each",
+                   description="Counts match the tracks' `genre` filter, so a track the model was unsure of "
+                               "counts under its best guess.",
                    responses={200: s.GenreCountSerializer(many=True), **COMMON_ERRORS})
     def get(self, request):
         counts = {row["genre"]: row["count"] for row in selectors.genre_counts(user=request.user)}
@@ -333,9 +335,10 @@ class GenreListView(ApiView):
 
 class PlaylistListView(ApiView):
     @extend_schema(tags=["catalogue"], summary="One playlist per genre in your library",
+                   description="Counts leave out the tracks whose genre the model was unsure of, as the playlists do.",
                    responses={200: s.PlaylistSerializer(many=True), **COMMON_ERRORS})
     def get(self, request):
-        rows = selectors.genre_counts(user=request.user)
+        rows = selectors.genre_counts(user=request.user, certain_only=True)
         return Response([
             {**row, "url": absolute(request, "api:playlist-detail", genre=row["genre"]),
              "m3u_url": absolute(request, "api:playlist-detail", genre=row["genre"]) + "?format=m3u"}
@@ -350,7 +353,8 @@ class PlaylistDetailView(ApiView):
     @extend_schema(
         tags=["catalogue"], operation_id="playlists_retrieve", summary="Your tracks of one genre, most confident first",
         description="JSON (paginated) by default; `Accept: audio/x-mpegurl` or `?format=m3u` gives an M3U "
-                    "playlist of absolute audio URLs (they need the same authentication).",
+                    "playlist of absolute audio URLs (they need the same authentication). A track whose genre "
+                    "the model was unsure of (`uncertain`) is left out until you set its genre.",
         parameters=[OpenApiParameter("format", str, enum=["json", "m3u"], required=False)],
         responses={(200, "application/json"): s.TrackSerializer(many=True),
                    (200, "audio/x-mpegurl"): OpenApiTypes.STR,
@@ -373,7 +377,8 @@ class StatsView(ApiView):
                    responses={200: s.StatsSerializer, **COMMON_ERRORS})
     def get(self, request):
         stats = selectors.library_stats(user=request.user)
-        return Response({**stats, "by_genre": selectors.genre_counts(user=request.user)})
+        # As on the dashboard: uncertain guesses are counted in `uncertain`, not under a genre.
+        return Response({**stats, "by_genre": selectors.genre_counts(user=request.user, certain_only=True)})
 
 
 # --- Model and operations -------------------------------------------------------------------------
@@ -393,7 +398,7 @@ class ModelInfoView(ApiView):
         return Response({
             "name": config.get("name") or config.get("architecture", {}).get("name", ""),
             "version": config.get("version", ""),
-            "labels": config.get("labels", []),
+            "labels": selectors.bundle_labels(bundle),
             "sample_rate": config.get("features", {}).get("sample_rate"),
             "device": str(resolve_device(settings.INFERENCE_DEVICE)),
             "metrics": bundle["metrics"],

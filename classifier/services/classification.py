@@ -86,6 +86,7 @@ def _store_result(track: Track, result, png: bytes) -> None:
                 "model_version": result.model_version,
                 "device": result.device,
                 "seconds": result.seconds,
+                "uncertain": result.uncertain,
             },
         )
         track.spectrogram.save(f"{track.pk}.png", ContentFile(png), save=False)

@@ -106,9 +106,12 @@ def track_event_data(track: Track) -> dict:
         "duration": track.duration,
         "genre": track.genre,
         "genre_source": track.genre_source,
+        "uncertain": track.genre_uncertain,
         "prediction": None if prediction is None else {
             "genre": prediction.genre,
             "confidence": prediction.confidence,
+            "uncertain": prediction.uncertain,
+            "top_genres": [guess._asdict() for guess in prediction.top_two],
             "probabilities": prediction.probabilities,
             "model_version": prediction.model_version,
         },

@@ -28,6 +28,23 @@ def track_actions(context, track):
     return {"track": track, "csrf_token": context.get("csrf_token"), "next": context["request"].get_full_path()}
 
 
+@register.inclusion_tag("library/_genre_pill.html")
+def genre_pill(track):
+    """The track's genre as a pill; for a guess the model was unsure of, its top two with an
+    "uncertain" badge instead, so no list states one genre the model did not commit to."""
+    return {"track": track}
+
+
+@register.filter
+def model_guess(prediction) -> str:
+    """What the model said in a few words: "jazz", or "jazz or blues?" when it was unsure."""
+    if not prediction:
+        return ""
+    if prediction.uncertain:
+        return " or ".join(guess.genre for guess in prediction.top_two) + "?"
+    return prediction.genre
+
+
 @register.filter
 def percent(value):
     """0.734 → "73%"; empty for missing values."""

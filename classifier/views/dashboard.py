@@ -10,8 +10,11 @@ LABEL_WIDTH = 110
 CHART_WIDTH = 480
 
 
-def genre_chart(counts: list[dict]) -> dict:
-    """Geometry of a horizontal bar chart, drawn as inline SVG by the template."""
+def genre_chart(counts: list[dict], uncertain: int = 0) -> dict:
+    """Geometry of a horizontal bar chart, drawn as inline SVG by the template. Tracks the model
+    was unsure of get a bar of their own after the genres, instead of counting as their top guess."""
+    if uncertain:
+        counts = [*counts, {"genre": "uncertain", "count": uncertain, "uncertain": True}]
     largest = max((row["count"] for row in counts), default=0) or 1
     bar_space = CHART_WIDTH - LABEL_WIDTH - 50
     bars = [
@@ -31,10 +34,11 @@ def genre_chart(counts: list[dict]) -> dict:
 @login_required
 def dashboard(request):
     stats = selectors.library_stats(user=request.user)
-    counts = selectors.genre_counts(user=request.user)
+    # The genre bars match the playlists they link to, so the uncertain guesses are counted apart.
+    counts = selectors.genre_counts(user=request.user, certain_only=True)
     return render(request, "dashboard/dashboard.html", {
         "stats": stats,
         "statuses": [(label, stats["by_status"][value], value) for value, label in Track.Status.choices],
-        "chart": genre_chart(counts),
+        "chart": genre_chart(counts, uncertain=stats["uncertain"]),
         "least_sure": selectors.tracks_least_confident(user=request.user, limit=10),
     })

@@ -95,7 +95,7 @@ def model_info(request):
         "training": _facts(training),
         "data": _facts(config.get("data") or config.get("dataset") or {}),
         "pretrained": _facts(config.get("pretrained") or {}),
-        "labels": config.get("labels", []),
+        "labels": selectors.bundle_labels(bundle),
         "has_confusion_matrix": bool(bundle["confusion_matrix_png"]),
     })
 

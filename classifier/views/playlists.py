@@ -10,7 +10,9 @@ from classifier.services.exports import m3u_playlist
 
 @login_required
 def playlist_list(request):
-    return render(request, "playlists/list.html", {"genres": selectors.genre_counts(user=request.user)})
+    # Counted as the playlists are built: without the guesses the model was unsure of.
+    genres = selectors.genre_counts(user=request.user, certain_only=True)
+    return render(request, "playlists/list.html", {"genres": genres})
 
 
 def _tracks_or_404(request, genre):

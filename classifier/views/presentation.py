@@ -12,9 +12,13 @@ def _hues(labels) -> dict[str, int]:
     return {label: round(i * 360 / max(len(labels), 1)) for i, label in enumerate(labels)}
 
 
-def prediction_display(prediction, duration=None) -> dict:
-    """Bars (sorted by probability), timeline segments as % of the track, and the top tags."""
-    hues = _hues(prediction.probabilities)
+def prediction_display(prediction, duration=None, labels=()) -> dict:
+    """Bars (sorted by probability), the top two genres (what an uncertain prediction shows),
+    timeline segments as % of the track, and the top tags.
+
+    `labels` are the installed bundle's: colours follow its order, so a track classified before
+    the bundle gained a genre shows each genre in the same colour as a new one."""
+    hues = _hues(dict.fromkeys([*labels, *prediction.probabilities]))
     bars = [
         {"label": label, "probability": p, "percent": round(p * 100, 1), "hue": hues[label]}
         for label, p in sorted(prediction.probabilities.items(), key=lambda item: -item[1])
@@ -32,8 +36,11 @@ def prediction_display(prediction, duration=None) -> dict:
         for segment in prediction.timeline
     ]
     tags = sorted(prediction.tags.items(), key=lambda item: -item[1])[:TOP_TAGS]
+    top_two = [{"label": guess.genre, "percent": round(guess.probability * 100, 1), "hue": hues[guess.genre]}
+               for guess in prediction.top_two]
     return {
         "bars": bars,
+        "top_two": top_two,
         "timeline": timeline,
         "timeline_genres": [bar for bar in bars if any(s["genre"] == bar["label"] for s in timeline)],
         "timeline_length": length,
@@ -59,6 +66,8 @@ def track_status_payload(track) -> dict:
         payload["prediction"] = {
             "genre": prediction.genre,
             "confidence": prediction.confidence,
+            "uncertain": prediction.uncertain,
+            "top_genres": [guess._asdict() for guess in prediction.top_two],
             "probabilities": prediction.probabilities,
             "timeline": prediction.timeline,
             "tags": dict(sorted(prediction.tags.items(), key=lambda item: -item[1])[:TOP_TAGS]),

@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from classifier.http import ranged_file_response, track_audio_response
-from classifier.selectors import track_get
+from classifier.selectors import installed_labels, track_get
 from classifier.services.uploads import ACCEPTED_DESCRIPTION, UploadRejected, track_upload, upload_too_large
 from classifier.views.presentation import prediction_display, track_status_payload
 
@@ -120,7 +120,7 @@ def track_detail(request, pk):
     context = {
         "track": track,
         "prediction": prediction,
-        "display": prediction_display(prediction, track.duration) if prediction else None,
+        "display": prediction_display(prediction, track.duration, installed_labels()) if prediction else None,
         "pending": track.status in (track.Status.QUEUED, track.Status.PROCESSING),
     }
     return render(request, "tracks/detail.html", context)

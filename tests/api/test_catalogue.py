@@ -77,6 +77,26 @@ def test_stats(api, library):
     assert body["by_genre"] == [{"genre": "rock", "count": 2}, {"genre": "jazz", "count": 1}]
 
 
+def test_uncertain_guesses_count_apart_in_stats_and_stay_out_of_playlists(api, library, user, make_track):
+    maybe = make_track(user, title="Maybe", genre="rock", confidence=0.4, runner_up="metal", uncertain=True)
+    body = api.get("/api/v1/stats/").json()
+    assert body["uncertain"] == 1
+    assert body["by_genre"] == [{"genre": "rock", "count": 2}, {"genre": "jazz", "count": 1}]
+    assert [(p["genre"], p["count"]) for p in api.get("/api/v1/playlists/").json()] == [("rock", 2), ("jazz", 1)]
+    assert str(maybe.pk) not in {t["id"] for t in api.get("/api/v1/playlists/rock/").json()["results"]}
+    # The genre list counts what ?genre= finds, and that keeps the stored best guess.
+    assert {row["genre"]: row["count"] for row in api.get("/api/v1/genres/").json()}["rock"] == 3
+    assert str(maybe.pk) in {t["id"] for t in api.get("/api/v1/tracks/?genre=rock").json()["results"]}
+
+
+def test_model_description_lists_the_labels_of_the_bundle_in_use(api, bundle_dir):
+    # A bundle with one more genre: the labels come from it, none are built in.
+    config = json.loads((bundle_dir / "model_config.json").read_text())
+    (bundle_dir / "model_config.json").write_text(json.dumps({**config, "labels": [*LABELS, "electronic"]}))
+    assert api.get("/api/v1/model/").json()["labels"] == [*LABELS, "electronic"]
+    assert [row["genre"] for row in api.get("/api/v1/genres/").json()] == [*LABELS, "electronic"]
+
+
 def test_model_description_without_loading_weights(api, bundle_dir, settings):
     settings.INFERENCE_DEVICE = "cpu"
     body = api.get("/api/v1/model/").json()

@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -192,6 +193,40 @@ def test_detail_has_status_metadata_prediction_and_genres(api, library):
     assert {"model_version", "device"} <= set(prediction)
     queued = api.get(f"/api/v1/tracks/{library['queued'].pk}/").json()
     assert queued["prediction"] is None and queued["genre"] == "" and queued["genre_source"] == ""
+
+
+def test_an_uncertain_track_says_so_and_names_its_top_two(api, user, make_track):
+    track = make_track(user, title="Maybe", genre="metal", confidence=0.4, runner_up="rock", uncertain=True)
+    top_two = [{"genre": "metal", "probability": pytest.approx(0.4)},
+               {"genre": "rock", "probability": pytest.approx(0.35)}]
+    body = api.get(f"/api/v1/tracks/{track.pk}/").json()
+    assert body["uncertain"] is True and body["top_genres"] == top_two
+    assert body["genre"] == "metal" and body["genre_source"] == "model"  # the stored best guess
+    assert body["prediction"]["uncertain"] is True and body["prediction"]["top_genres"] == top_two
+    [listed] = api.get("/api/v1/tracks/").json()["results"]
+    assert listed["uncertain"] is True and listed["top_genres"] == top_two
+
+
+def test_a_confident_or_user_set_genre_is_not_uncertain(api, library):
+    sure = api.get(f"/api/v1/tracks/{library['rock'].pk}/").json()
+    assert sure["uncertain"] is False and sure["prediction"]["uncertain"] is False
+    assert [g["genre"] for g in sure["top_genres"]] == ["rock", "blues"]  # the rest tie: label order
+    assert sure["top_genres"][0]["probability"] == pytest.approx(0.9)
+    queued = api.get(f"/api/v1/tracks/{library['queued'].pk}/").json()
+    assert queued["uncertain"] is False and queued["top_genres"] is None
+    # The user's own genre wins: the track is not uncertain, though the model still was.
+    Prediction.objects.filter(track=library["pop"]).update(uncertain=True)
+    mine = api.get(f"/api/v1/tracks/{library['pop'].pk}/").json()
+    assert mine["genre"] == "pop" and mine["uncertain"] is False and mine["prediction"]["uncertain"] is True
+
+
+def test_uncertain_and_top_genres_are_in_the_schema(client):
+    components = yaml.safe_load(client.get("/api/v1/schema/").content)["components"]["schemas"]
+    for name in ("Track", "TrackDetail", "Prediction"):
+        fields = components[name]["properties"]
+        assert fields["uncertain"]["type"] == "boolean" and fields["uncertain"]["description"]
+        assert fields["top_genres"]["items"] == {"$ref": "#/components/schemas/TopGenre"}
+    assert set(components["TopGenre"]["required"]) == {"genre", "probability"}
 
 
 def test_patch_sets_and_clears_the_user_genre(api, library):

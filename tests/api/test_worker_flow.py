@@ -35,6 +35,7 @@ def test_upload_and_poll_until_classified(celery_worker, api, audio_file, settin
     labels = api.get("/api/v1/model/").json()["labels"]
     assert prediction["genre"] in labels and body["genre"] == prediction["genre"]
     assert body["genre_source"] == "model"
+    assert body["uncertain"] is prediction["uncertain"] and body["top_genres"][0]["genre"] == prediction["genre"]
     assert set(prediction["probabilities"]) == set(labels)
     assert sum(prediction["probabilities"].values()) == pytest.approx(1, abs=1e-3)
     assert prediction["timeline"] and prediction["tags"] and prediction["model_version"]

@@ -42,8 +42,9 @@ def browse(page, base_url, password, files, shots):
     page.wait_for_url("**/tracks/**")
     seen["track_url"] = page.url
     # track.js polls the status and reloads once the worker is done; no refresh from here.
-    page.locator(".genre-chip").wait_for(timeout=180_000)
-    seen["genre"] = page.text_content(".genre-chip")
+    page.locator(".top-genre").wait_for(timeout=180_000)
+    # The first chip is the model's genre, or its top guess when it was unsure (then two chips).
+    seen["genre"] = page.locator(".top-genre .genre-chip").first.text_content()
     seen["bars"] = page.locator(".bar-row").count()
     seen["segments"] = page.locator(".timeline-segment").count()
     seen["spectrogram_loaded"] = page.evaluate(

@@ -14,12 +14,15 @@ LABELS = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "
 VERSION = "2.0"
 
 
-def prediction_fields(genre, confidence, version=VERSION, embedding=None):
-    rest = (1 - confidence) / (len(LABELS) - 1)
+def prediction_fields(genre, confidence, version=VERSION, embedding=None, uncertain=False, runner_up=""):
+    """A stored prediction's fields; `runner_up` comes second, just below `confidence`."""
+    second = {runner_up: confidence - 0.05} if runner_up else {}
+    rest = (1 - confidence - sum(second.values())) / (len(LABELS) - 1 - len(second))
     return {
         "genre": genre,
         "confidence": confidence,
-        "probabilities": {label: (confidence if label == genre else rest) for label in LABELS},
+        "uncertain": uncertain,
+        "probabilities": {label: rest for label in LABELS} | second | {genre: confidence},
         "timeline": [{"start": 0.0, "end": 5.0, "genre": genre, "confidence": confidence}],
         "tags": {"rock": 0.9, "guitar": 0.8, "male vocals": 0.5, "beat": 0.4, "80s": 0.3, "sad": 0.1},
         "embedding": embedding or [1.0, 0.0, 0.0],
@@ -31,10 +34,12 @@ def prediction_fields(genre, confidence, version=VERSION, embedding=None):
 
 @pytest.fixture
 def make_track(db):
-    """make_track(owner, title=..., genre="rock", confidence=0.8, ...) → Track (no real file)."""
+    """make_track(owner, title=..., genre="rock", confidence=0.8, ...) → Track (no real file);
+    uncertain=True, runner_up="jazz" for a prediction the model was unsure of."""
 
     def make(owner, title="Song", artist="", album="", genre="rock", confidence=0.8, user_genre="",
-             status=Track.Status.DONE, version=VERSION, embedding=None, duration=61.0):
+             status=Track.Status.DONE, version=VERSION, embedding=None, duration=61.0, uncertain=False,
+             runner_up=""):
         key = uuid.uuid4().hex
         track = Track.objects.create(
             owner=owner, original_name=f"{title}.mp3", file=f"tracks/{owner.pk}/{key}.mp3",
@@ -42,7 +47,8 @@ def make_track(db):
             title=title, artist=artist, album=album, duration=duration, status=status, user_genre=user_genre,
         )
         if genre:
-            Prediction.objects.create(track=track, **prediction_fields(genre, confidence, version, embedding))
+            Prediction.objects.create(track=track, **prediction_fields(genre, confidence, version, embedding,
+                                                                      uncertain, runner_up))
         return track
 
     return make

@@ -1,8 +1,11 @@
 """Playlists, the M3U export, the dashboard and the model page."""
+import json
+
 import pytest
 from django.urls import reverse
 
 from classifier.models import Track
+from tests.library.conftest import LABELS
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +77,14 @@ def test_model_page_shows_the_bundle(alice_client, bundle_dir):
     assert "<li>Scored on 69 clips.</li><li>Tiny data, per-genre figures move a lot.</li>" in html
     assert "Confusion matrix" not in html  # no image in this bundle
     assert alice_client.get(reverse("model-confusion-matrix")).status_code == 404
+
+
+def test_model_page_lists_the_labels_of_the_bundle_in_use(alice_client, bundle_dir):
+    # A bundle with one more genre: the page shows its labels, none are built in.
+    config = json.loads((bundle_dir / "model_config.json").read_text())
+    (bundle_dir / "model_config.json").write_text(json.dumps({**config, "labels": [*LABELS, "electronic"]}))
+    html = alice_client.get(reverse("model-info")).content.decode()
+    assert f"11 genres: {', '.join([*LABELS, 'electronic'])}" in html
 
 
 def test_model_page_with_confusion_matrix(alice_client, bundle_dir, tmp_path):

@@ -54,7 +54,10 @@ def test_signup_upload_classify_and_read_the_result(transactional_db, celery_wor
 
     html = client.get(entry["url"]).content.decode()
     assert f">{prediction.genre}</span>" in html
-    assert f"{round(prediction.confidence * 100, 1)}% confident" in html
+    if prediction.uncertain:  # below the bundle's threshold: the page names the top two instead
+        assert 'class="uncertain-badge"' in html and "% confident" not in html
+    else:
+        assert f"{round(prediction.confidence * 100, 1)}% confident" in html
     for label, p in prediction.probabilities.items():
         assert f'<span class="bar-label">{label}</span>' in html
         assert f'<span class="bar-value">{round(p * 100, 1)}%</span>' in html
@@ -65,6 +68,7 @@ def test_signup_upload_classify_and_read_the_result(transactional_db, celery_wor
     status = client.get(reverse("track-status", args=[track.pk])).json()
     assert status["status"] == "done"
     assert status["prediction"]["genre"] == prediction.genre
+    assert status["prediction"]["uncertain"] is prediction.uncertain
     assert sum(status["prediction"]["probabilities"].values()) == pytest.approx(1, abs=1e-3)
     assert status["prediction"]["timeline"]
 

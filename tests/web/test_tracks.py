@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from classifier.models import Prediction, Track
 from classifier.services.spectrogram import spectrogram_png
+from classifier.views.presentation import prediction_display
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ LABELS = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "
 TRACK_URLS = ["track-detail", "track-status", "track-audio", "track-spectrogram"]
 
 
-def classified(track, probabilities=None, tags=None):
+def classified(track, probabilities=None, tags=None, uncertain=False):
     """Mark `track` done with a stored prediction and spectrogram, as track_classify leaves it."""
     import numpy as np
 
@@ -24,6 +25,7 @@ def classified(track, probabilities=None, tags=None):
     tags = tags or {f"tag{i:02d}": round(1 - i / 20, 3) for i in range(15)}
     Prediction.objects.create(
         track=track, genre="jazz", confidence=probabilities["jazz"], probabilities=probabilities,
+        uncertain=uncertain,
         timeline=[{"start": 0.0, "end": 3.0, "genre": "jazz", "confidence": 0.8},
                   {"start": 3.0, "end": 6.0, "genre": "blues", "confidence": 0.6}],
         tags=tags, embedding=[1.0, 0.0], model_version="test-1", device="cpu", seconds=0.4,
@@ -73,6 +75,65 @@ def test_done_track_page_shows_genre_bars_timeline_tags_and_spectrogram(alice_cl
     assert "tag09" in html and "tag10" not in html  # top 10 tags only
     assert f'src="{reverse("track-spectrogram", args=[track.pk])}"' in html
     assert "test-1" in html
+
+
+# A jazz-or-blues call the model was unsure of.
+UNSURE = {label: {"jazz": 0.41, "blues": 0.38}.get(label, 0.03) for label in LABELS}
+
+
+def test_uncertain_track_page_names_the_top_two_instead_of_one_genre(alice_client, stored_track):
+    track = classified(stored_track("unsure.wav", seconds=6), probabilities=UNSURE, uncertain=True)
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    result = html[html.index('class="card result"'):html.index('id="probs-title"')]
+    assert '<span class="uncertain-badge">Uncertain</span>' in result
+    assert ">jazz</span>" in result and "(41.0%)" in result
+    assert ">blues</span>" in result and "(38.0%)" in result
+    assert result.index(">jazz</span>") < result.index(">blues</span>")
+    assert "confident" not in result  # no single genre is stated as the answer
+    for label in LABELS:  # the probabilities chart stays
+        assert f'<span class="bar-label">{label}</span>' in html
+    assert "(model's choice: jazz or blues?)" in html
+
+
+def test_a_user_genre_leads_over_an_uncertain_result(alice_client, stored_track):
+    track = classified(stored_track("filed.wav", seconds=6), probabilities=UNSURE, uncertain=True)
+    Track.objects.filter(pk=track.pk).update(user_genre="blues")
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    result = html[html.index('class="card result"'):html.index('id="probs-title"')]
+    assert '<span class="genre-chip">blues</span>' in result and "set by you" in result
+    assert "uncertain-badge" not in result
+    assert "The model could not decide: jazz or blues?" in result
+
+
+def test_a_user_genre_on_a_confident_result_says_what_the_model_said(alice_client, stored_track):
+    track = classified(stored_track("filed.wav", seconds=6))
+    Track.objects.filter(pk=track.pk).update(user_genre="blues")
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    assert '<span class="genre-chip">blues</span>' in html
+    assert "The model said jazz, 55.0% confident." in html
+
+
+def test_a_genre_keeps_its_colour_when_the_bundle_gains_a_genre():
+    labels = [*LABELS, "electronic"]  # the installed bundle now has one more
+
+    def hues(probabilities):
+        prediction = Prediction(genre="rock", confidence=0.5, probabilities=probabilities, timeline=[], tags={})
+        return {bar["label"]: bar["hue"] for bar in prediction_display(prediction, labels=labels)["bars"]}
+
+    before = hues({label: 0.1 for label in LABELS})  # classified by the old bundle
+    after = hues({label: 1 / len(labels) for label in labels})
+    assert all(before[label] == after[label] for label in LABELS)
+    assert len(set(after.values())) == len(labels)
+
+
+def test_status_json_says_whether_the_model_was_sure(alice_client, stored_track):
+    sure = classified(stored_track("sure.wav", seconds=2))
+    unsure = classified(stored_track("unsure.wav", seconds=2, seed=1), probabilities=UNSURE, uncertain=True)
+    data = alice_client.get(reverse("track-status", args=[sure.pk])).json()["prediction"]
+    assert data["uncertain"] is False and data["top_genres"][0] == {"genre": "jazz", "probability": 0.55}
+    data = alice_client.get(reverse("track-status", args=[unsure.pk])).json()["prediction"]
+    assert data["uncertain"] is True
+    assert data["top_genres"] == [{"genre": "jazz", "probability": 0.41}, {"genre": "blues", "probability": 0.38}]
 
 
 def test_status_json_when_done_carries_the_prediction(alice_client, stored_track):
