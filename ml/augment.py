@@ -250,3 +250,16 @@ def random_chain(wave: np.ndarray, sr: int, rng: np.random.Generator,
         if name in chosen and rng.random() < p:
             y = fn(y, sr, rng)
     return _finish(y, np.asarray(wave).size)
+
+
+def null_wave(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Silence or noise at a random level: non-music the model should be unsure about."""
+    kind = rng.integers(3)
+    if kind == 0:
+        return np.zeros(n, np.float32)
+    hiss = rng.standard_normal(n)
+    if kind == 2:  # brown-ish: rumble rather than hiss
+        hiss = np.cumsum(hiss)
+        hiss -= np.linspace(hiss[0], hiss[-1], n)
+        hiss /= hiss.std() + 1e-9
+    return (hiss * 10 ** (rng.uniform(-70, -10) / 20)).astype(np.float32)

@@ -25,12 +25,16 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from .audio import load_audio
+from .augment import null_wave
 from .bundle import save_bundle
 from .checkpoint import read_checkpoint
-from .sources import Clip, counts, file_digest, inner_holdout, read_clips, select
+from .bank import FeatureBank
+from .head import fit_recipe, null_outputs, train_view
+from .sources import Clip, counts, file_digest, inner_holdout, read_clips, select, sources
 from .features import fit_length, plan_windows, segment_samples
 from .inference import resolve_device
-from .models import build_model, load_tf_musicnn
+from .models import GenreFusion, build_model, load_tf_musicnn
+from .models.efficientat import load_mn04
 
 
 def seed_everything(seed: int) -> None:
@@ -61,19 +65,6 @@ def mixup(x: torch.Tensor, target: torch.Tensor, alpha: float) -> tuple[torch.Te
     lam = float(np.random.beta(alpha, alpha))
     perm = torch.randperm(len(x), device=x.device)
     return lam * x + (1 - lam) * x[perm], lam * target + (1 - lam) * target[perm]
-
-
-def null_wave(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Silence or noise at a random level: non-music the model should be unsure about."""
-    kind = rng.integers(3)
-    if kind == 0:
-        return np.zeros(n, np.float32)
-    noise = rng.standard_normal(n)
-    if kind == 2:  # brown-ish noise: rumble rather than hiss
-        noise = np.cumsum(noise)
-        noise -= np.linspace(noise[0], noise[-1], n)
-        noise /= noise.std() + 1e-9
-    return (noise * 10 ** (rng.uniform(-70, -10) / 20)).astype(np.float32)
 
 
 def balanced_weights(groups: np.ndarray) -> torch.Tensor:
@@ -310,8 +301,8 @@ class FullTrainer(Trainer):
         return {"best_epoch": stopper.best_epoch or self.t["max_epochs"]}
 
 
-def pretrained_start(cfg: dict, model: torch.nn.Module) -> dict:
-    """Load every pretrained tagger the model names; returns what the bundle records."""
+def pretrained_start(cfg: dict, model: torch.nn.Module, efficientat: str | None = None) -> dict:
+    """Load every pretrained backbone the model names; returns what the bundle records."""
     pre = cfg["pretrained"]
     spec = importlib.util.find_spec(pre["package"])
     if spec is None:
@@ -319,7 +310,22 @@ def pretrained_start(cfg: dict, model: torch.nn.Module) -> dict:
     root = Path(spec.origin).parent
     for name, net in model.taggers().items():
         load_tf_musicnn(net, read_checkpoint(f"{root / name}/"))
-    return {"checkpoints": list(model.tagger_names), **{k: v for k, v in pre.items() if k != "package"}}
+    record = {"checkpoints": list(model.tagger_names), **{k: v for k, v in pre.items() if k != "package"}}
+    if isinstance(model, GenreFusion):
+        path = efficientat_checkpoint(cfg, efficientat)
+        model.effat.load_state_dict(load_mn04(path).state_dict())
+        record.update(efficientat=str(pre["efficientat"]["source"]), efficientat_sha256_16=file_digest(path))
+    return record
+
+
+def efficientat_checkpoint(cfg: dict, override: str | None) -> Path:
+    """The EfficientAT checkpoint file: --efficientat, else the config's path (relative to the
+    working directory); it is read from disk, never downloaded."""
+    pre = cfg["pretrained"]["efficientat"]
+    path = Path(override or pre["checkpoint"])
+    if not path.is_file():
+        raise SystemExit(f"EfficientAT weights not found at {path} (give --efficientat PATH)")
+    return path
 
 
 def checkpoint_tags(checkpoint: str) -> list[str]:
@@ -338,7 +344,8 @@ def pretrained_tags(cfg: dict) -> list[str]:
     return checkpoint_tags(taggers[0])
 
 
-def write_licence(cfg: dict, out: Path) -> None:
+def write_licence(cfg: dict, out: Path, efficientat: str | None = None) -> None:
+    """The licences of the pretrained weights travel with the bundle (ISC for MusiCNN, MIT for EfficientAT)."""
     pre = cfg.get("pretrained")
     if not pre:
         return
@@ -346,17 +353,25 @@ def write_licence(cfg: dict, out: Path) -> None:
     header = (f"The pretrained weights in model.pth derive from {pre['source']}.\n"
               "They are redistributed under the original ISC licence:\n\n")
     (out / pre["licence_file"]).write_text(header + text.strip() + "\n")
+    if "efficientat" in pre:
+        eat = pre["efficientat"]
+        licence = efficientat_checkpoint(cfg, efficientat).parent / "LICENSE"
+        (out / eat["licence_file"]).write_text(
+            f"The EfficientAT weights in model.pth derive from {eat['source']}.\nThey are redistributed under "
+            f"the original MIT licence:\n\n{licence.read_text().strip()}\n\n{eat['attribution']}\n")
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True, help="ml/config/<name>.yaml")
-    ap.add_argument("--data", required=True, help="CSV with file,genre[,split]")
+    ap.add_argument("--data", required=True, nargs="+", help="CSVs with file,genre[,split,source,artist]")
     ap.add_argument("--out", required=True, help="bundle folder to write")
     ap.add_argument("--splits", default=None, help="comma-separated splits to train on (default: config train.splits)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--runs", default="runs", help="TensorBoard log root")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 wins on a busy host)")
+    ap.add_argument("--cache", default=None, help="fusion models: folder caching backbone outputs between runs")
+    ap.add_argument("--efficientat", default=None, help="EfficientAT checkpoint (default: the config's path)")
     args = ap.parse_args(argv)
 
     cfg = yaml.safe_load(Path(args.config).read_text())
@@ -367,13 +382,15 @@ def main(argv=None) -> None:
     t = cfg["train"]
     splits = args.splits.split(",") if args.splits else t.get("splits")
 
-    clips = read_clips(args.data)
+    clips = read_clips(*args.data)
     labels = cfg.get("labels") or sorted({c.genre for c in clips})
     train_clips = select(clips, splits)
     unknown = {c.genre for c in train_clips} - set(labels)
     if unknown:
         raise SystemExit(f"genres not in the label list: {sorted(unknown)}")
-    fit, hold = inner_holdout(train_clips, t.get("holdout_fraction", 0.2))
+    fusion = cfg["architecture"]["name"] == "fusion_genre"
+    # the fusion head is fitted to convergence under its L2 pull: no early stopping, no hold-out
+    fit, hold = (train_clips, []) if fusion else inner_holdout(train_clips, t.get("holdout_fraction", 0.2))
 
     stamp = datetime.now(timezone.utc)
     config = {
@@ -386,14 +403,20 @@ def main(argv=None) -> None:
         "weights": "model.pth",
     }
     model = build_model(config)
-    pretrained = pretrained_start(cfg, model) if "pretrained" in cfg else None
+    pretrained = pretrained_start(cfg, model, args.efficientat) if "pretrained" in cfg else None
     model.to(device)
 
     run_dir = Path(args.runs) / f"{cfg['name']}-{stamp:%Y%m%d-%H%M%S}"
     writer = SummaryWriter(str(run_dir))
-    trainer_cls = HeadTrainer if cfg["architecture"]["name"] == "musicnn_genre" else FullTrainer
     t0 = time.perf_counter()
-    info = trainer_cls(cfg, config, model, device, writer).run(fit, hold)
+    if fusion:
+        bank = FeatureBank(model, config, device, args.cache, identity=pretrained)
+        index = {g: i for i, g in enumerate(labels)}
+        info = fit_recipe(model, bank.outputs(fit, train_view(t, cfg["seed"])), [index[c.genre] for c in fit],
+                          null_outputs(bank, t.get("null_windows", 0), cfg["seed"]), t)
+    else:
+        trainer_cls = HeadTrainer if cfg["architecture"]["name"] == "musicnn_genre" else FullTrainer
+        info = trainer_cls(cfg, config, model, device, writer).run(fit, hold)
     writer.close()
 
     config["training"] = {
@@ -401,18 +424,23 @@ def main(argv=None) -> None:
         "minutes": round((time.perf_counter() - t0) / 60, 2), "trained_at": stamp.isoformat(timespec="seconds"),
         "config_file": Path(args.config).name, "tensorboard_run": run_dir.name,
     }
+    if cfg.get("zero_shot_tags"):  # the zero-shot baseline's mapping, for ml.evaluate
+        config["zero_shot_tags"] = cfg["zero_shot_tags"]
     if cfg.get("model_selection"):  # how the recipe was chosen, so its scores are read with that in mind
         config["training"]["model_selection"] = cfg["model_selection"]
     config["data"] = {
-        "file": Path(args.data).name, "sha256_16": file_digest(args.data), "splits": splits,
+        "files": [Path(d).name for d in args.data], "sha256_16": file_digest(*args.data), "splits": splits,
+        "file_digests": {Path(d).name: file_digest(d) for d in args.data},
+        "sources": {src: counts([c for c in train_clips if c.source == src]) for src in sources(train_clips)},
         "clips_fit": counts(fit), "clips_early_stopping": counts(hold),
-        "early_stopping": "inner hold-out of the training rows (last contiguous ids per genre)",
     }
+    if hold:
+        config["data"]["early_stopping"] = "inner hold-out of the training rows (last contiguous ids per genre)"
     if pretrained:
         config["pretrained"] = pretrained
     out = Path(args.out)
     save_bundle(out, model, config)
-    write_licence(cfg, out)
+    write_licence(cfg, out, args.efficientat)
     print(f"wrote {out} ({config['version']}); {info}")
 
 
