@@ -35,7 +35,7 @@ from .head import fit_recipe, null_outputs, train_view, window_logits
 from .scoring import BASELINE_METHODS, Baselines, by_source, clip_report
 from .sources import Clip, artist_folds, counts, file_digest, read_clips, sources
 
-TARGETS = {"accuracy_min": 0.85, "recall_min": 0.60, "recall_min_support": 10}
+TARGETS = {"accuracy_min": 0.85, "recall_min": 0.60, "recall_min_support": 10, "held_out_source_lenient_min": 0.80}
 
 
 def check_bundle(config: dict, cfg: dict, data_digest: str) -> None:
@@ -152,6 +152,25 @@ def non_music(model, bank: FeatureBank, calibration: dict, n: int, seed: int) ->
             "share_uncertain": round(float((top < calibration["uncertain_below"]).mean()), 4)}
 
 
+def summary_rows(within_model: dict, within_base: dict, loso: dict) -> list[dict]:
+    """One row per measurement: accuracy of the model and of each baseline on the same clips
+    (strict, and lenient where the clips' own tags allow): the table the README and model page show."""
+    def rows(what: str, model: dict, base: dict) -> list[dict]:
+        out = [{"measured": what, "scoring": "strict", "clips": model["clips"], "model": model["accuracy"],
+                **{b: r["accuracy"] for b, r in base.items()}}]
+        if "lenient_accuracy" in model:
+            out.append({"measured": what, "scoring": "lenient", "clips": model["clips"], "model": model["lenient_accuracy"],
+                        **{b: r["lenient_accuracy"] for b, r in base.items()}})
+        return out
+    table = []
+    for s, rep in within_model.items():
+        table += rows(f"{s}, artist-disjoint folds (trained on all sources)", rep, {b: within_base[b][s] for b in within_base})
+    for s, r in loso.items():
+        table += rows(f"{s} ({', '.join(r['genres_scored'])}), trained on {', '.join(r['trained_on'])} only",
+                      r["model"], r["baselines"])
+    return table
+
+
 def targets_met(within: dict, loso: dict) -> list[dict]:
     """The issue's targets, each with its value and whether it is met."""
     rows = []
@@ -163,6 +182,12 @@ def targets_met(within: dict, loso: dict) -> list[dict]:
             if g["support"] >= TARGETS["recall_min_support"] and g["recall"] < TARGETS["recall_min"]:
                 rows.append({"what": f"{source} {genre} recall", "value": g["recall"],
                              "target": TARGETS["recall_min"], "met": False})
+    for source, r in loso.items():  # a source whose labels are debatable is judged leniently when held out
+        if "lenient_accuracy" in r["model"]:
+            value = r["model"]["lenient_accuracy"]
+            rows.append({"what": f"{source} held out, trained on {', '.join(r['trained_on'])} only (lenient)",
+                         "value": value, "target": TARGETS["held_out_source_lenient_min"],
+                         "met": value >= TARGETS["held_out_source_lenient_min"]})
     return rows
 
 
@@ -219,6 +244,7 @@ def main(argv=None) -> None:
         "data": {"files": [Path(d).name for d in args.data], "sha256_16": file_digest(*args.data),
                  "sources": {s: counts([c for c in clips if c.source == s]) for s in sources(clips)},
                  "folds": fold_info},
+        "summary": summary_rows(within_model, within_base, loso),
         "protocol": __doc__.split("\n\n", 2)[2].split("\n\nThe baselines")[0].replace("\n", " "),
         "within_source": {"model": within_model, "baselines": within_base, "all_sources": pooled},
         "leave_one_source_out": loso,
@@ -254,25 +280,17 @@ def caveats(config: dict, clips: list[Clip]) -> list[str]:
 
 
 def summary(metrics: dict) -> None:
-    print("\nwithin source (artist-disjoint folds)   model   " + "  ".join(metrics["baselines"]))
-    for s, rep in metrics["within_source"]["model"].items():
-        base = metrics["within_source"]["baselines"]
-        cells = [f"{rep['accuracy']:.3f}"] + [f"{base[b][s]['accuracy']:.3f}" for b in base]
-        print(f"  {s:<12} strict " + "  ".join(cells))
-        if "lenient_accuracy" in rep:
-            print(f"  {s:<12} lenient {rep['lenient_accuracy']:.3f} "
-                  + "  ".join(f"{base[b][s]['lenient_accuracy']:.3f}" for b in base))
-    for s, r in metrics["leave_one_source_out"].items():
-        m = r["model"]
-        print(f"leave {s} out ({', '.join(r['genres_scored'])}): model {m['accuracy']:.3f}"
-              + (f" / lenient {m['lenient_accuracy']:.3f}" if "lenient_accuracy" in m else "")
-              + "; " + ", ".join(f"{b} {v['accuracy']:.3f}" + (f"/{v['lenient_accuracy']:.3f}" if "lenient_accuracy" in v else "")
-                                for b, v in r["baselines"].items()))
+    names = list(metrics["baselines"])
+    print(f"\n{'measured':<72} {'scoring':<8} {'model':>6} " + " ".join(f"{n:>18}" for n in names))
+    for row in metrics["summary"]:
+        print(f"{row['measured']:<72} {row['scoring']:<8} {row['model']:>6.3f} "
+              + " ".join(f"{row[n]:>18.3f}" for n in names))
     cal = metrics["calibration"]
-    print(f"calibration: T={cal['temperature']} ECE {cal['ece_before']} -> per source "
-          + ", ".join(f"{s} {v['ece_before']}->{v['ece_after']}" for s, v in cal["per_source"].items())
-          + f"; uncertain below {cal['uncertain_below']} ({cal['share_certain']:.0%} certain, "
-            f"{cal['accuracy_when_certain']} right); non-music uncertain {cal['non_music']['share_uncertain']:.0%}")
+    print(f"calibration: temperature {cal['temperature']}; ECE before -> after, per source: "
+          + ", ".join(f"{s} {v['ece_before']} -> {v['ece_after']}" for s, v in cal["per_source"].items())
+          + f"; uncertain below {cal['uncertain_below']} ({cal['share_certain']:.0%} of held-out clips certain, "
+            f"{cal['accuracy_when_certain']} of those right); non-music windows uncertain: "
+            f"{cal['non_music']['share_uncertain']:.0%}")
     for row in metrics["targets"]:
         print(f"target {row['what']}: {row['value']:.3f} vs {row['target']} {'met' if row['met'] else 'NOT met'}")
     for note in metrics["below_a_baseline"]:

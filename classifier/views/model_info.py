@@ -10,6 +10,9 @@ from django.shortcuts import render
 from classifier import selectors
 
 PER_GENRE_KEYS = ("per_genre", "per_class", "per_label")
+# Shown in their own sections (the summary table, targets, notes), or too detailed for the page:
+# they stay in performance_metrics.json.
+OWN_SECTIONS = ("summary", "targets", "below_a_baseline", "baselines", "within_source", "leave_one_source_out")
 
 
 def _text(value) -> str:
@@ -55,10 +58,23 @@ def _score_section(title: str, section: dict) -> dict:
     }
 
 
+def summary_table(metrics: dict) -> dict | None:
+    """The metrics' summary rows (model and each baseline on the same clips) as one table."""
+    rows = metrics.get("summary")
+    if not isinstance(rows, list) or not rows:
+        return None
+    baselines = list(metrics.get("baselines") or {})
+    return {"baselines": [(b, _text(metrics["baselines"][b])) for b in baselines],
+            "rows": [{"measured": r.get("measured"), "scoring": r.get("scoring"), "clips": r.get("clips"),
+                      "model": _text(r.get("model")), "values": [_text(r.get(b)) for b in baselines],
+                      "best": all((r.get("model") or 0) > (r.get(b) or 0) for b in baselines)} for r in rows]}
+
+
 def metrics_sections(metrics: dict) -> tuple[list, list]:
     """(scores, information): dicts holding numbers become score sections, the rest facts.
     The caveats are left out here: the page lists them one per line."""
     scores, info = [], []
+    metrics = {k: v for k, v in metrics.items() if k not in OWN_SECTIONS}
     top = {k: v for k, v in metrics.items() if not isinstance(v, dict) and k != "caveats"}
     if any(isinstance(v, float) for v in top.values()) or _per_genre(metrics):
         scores.append(_score_section("Scores", metrics))
@@ -89,6 +105,10 @@ def model_info(request):
         "scores": scores,
         "evaluation": evaluation,
         "caveats": [_text(c) for c in metrics.get("caveats") or []],
+        "summary": summary_table(metrics),
+        "targets": [{"what": t.get("what"), "value": _text(t.get("value")), "target": _text(t.get("target")),
+                     "met": t.get("met")} for t in metrics.get("targets") or []],
+        "below_baseline": [_text(n) for n in metrics.get("below_a_baseline") or []],
         "architecture": [("name", (config.get("architecture") or {}).get("name", "—")),
                          *_facts((config.get("architecture") or {}).get("params", {}))],
         "features": _facts(config.get("features", {})),

@@ -79,6 +79,28 @@ def test_model_page_shows_the_bundle(alice_client, bundle_dir):
     assert alice_client.get(reverse("model-confusion-matrix")).status_code == 404
 
 
+def test_model_page_shows_how_good_it_is_beside_the_baselines(alice_client, bundle_dir):
+    # Shaped like what ml.crossval writes: a summary row per measurement, targets, notes.
+    metrics = json.loads((bundle_dir / "performance_metrics.json").read_text())
+    metrics.update({
+        "summary": [{"measured": "emotify (classical, pop, rock), trained on gtzan only", "scoring": "lenient",
+                     "clips": 150, "model": 0.81, "zero_shot_audioset": 0.62, "probe": 0.84}],
+        "baselines": {"zero_shot_audioset": "AudioSet genre classes, no training", "probe": "logistic regression"},
+        "targets": [{"what": "gtzan, artist-disjoint folds (strict)", "value": 0.9, "target": 0.85, "met": True},
+                    {"what": "emotify held out (lenient)", "value": 0.81, "target": 0.85, "met": False}],
+        "below_a_baseline": ["gtzan -> emotify: the model (0.810) is not above the probe baseline (0.840)"],
+        "within_source": {"model": {"gtzan": {"accuracy": 0.5}}},  # detail stays in the JSON file
+    })
+    (bundle_dir / "performance_metrics.json").write_text(json.dumps(metrics))
+    html = alice_client.get(reverse("model-info")).content.decode()
+    assert "How good is it" in html
+    row = html[html.index('id="summary-table"'):html.index("</table>", html.index('id="summary-table"'))]
+    assert "trained on gtzan only" in row and "lenient" in row
+    assert '<td class="num">0.81</td><td class="num">0.62</td><td class="num">0.84</td>' in row  # not bold: a baseline is higher
+    assert "not met" in html and "is not above the probe baseline" in html
+    assert "within source" not in html
+
+
 def test_model_page_lists_the_labels_of_the_bundle_in_use(alice_client, bundle_dir):
     # A bundle with one more genre: the page shows its labels, none are built in.
     config = json.loads((bundle_dir / "model_config.json").read_text())
