@@ -114,6 +114,11 @@ class Prediction(models.Model):
     # data. Stored as the model said it, so a later threshold never re-labels old predictions:
     # they keep theirs until re-classified.
     uncertain = models.BooleanField(default=False)
+    # Zero-shot style hints from AudioSet classes the bundle has no labelled data for (folk, soul,
+    # punk...): {name: probability}, independent (they do not sum to 1), highest first. Never
+    # validated, so shown beside the genre, never as it. {} for bundles without them and for
+    # predictions stored before they existed.
+    styles = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [

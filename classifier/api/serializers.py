@@ -26,6 +26,17 @@ class TopGenreSerializer(serializers.Serializer):
 TOP_GENRES_HELP = "The model's two most probable genres, most probable first."
 
 
+class RankedScoresField(serializers.DictField):
+    """{name: probability}, highest first whatever order the database kept (PostgreSQL's jsonb sorts keys)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.FloatField(min_value=0, max_value=1))
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return dict(sorted(super().to_representation(value).items(), key=lambda item: -item[1]))
+
+
 class PredictionSerializer(serializers.ModelSerializer):
     uncertain = serializers.BooleanField(
         help_text="The top probability was below the threshold the model chose on held-out data: "
@@ -33,12 +44,17 @@ class PredictionSerializer(serializers.ModelSerializer):
     top_genres = TopGenreSerializer(many=True, source="top_two", help_text=TOP_GENRES_HELP)
     probabilities = serializers.DictField(child=serializers.FloatField(), help_text="Every label's probability.")
     timeline = SegmentSerializer(many=True, help_text="Genre over time, in time order.")
-    tags = serializers.DictField(child=serializers.FloatField(), help_text="Pretrained tags, highest first.")
+    tags = RankedScoresField(help_text="Pretrained tags (probability 0 to 1 each), highest first.")
+    styles = RankedScoresField(
+        help_text="Style hints, highest first: zero-shot AudioSet probabilities (0 to 1, each independent, not "
+                  "summing to 1) that a style the model has no training data for applies (folk, soul, punk…). "
+                  "Not validated: show them beside the genre, never as it. Empty for models without them and "
+                  "for predictions made before them.")
 
     class Meta:
         model = Prediction
         fields = ["genre", "confidence", "uncertain", "top_genres", "probabilities", "timeline", "tags",
-                  "model_version", "device", "seconds", "classified_at"]
+                  "styles", "model_version", "device", "seconds", "classified_at"]
 
 
 class TrackSerializer(serializers.ModelSerializer):

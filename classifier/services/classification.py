@@ -87,6 +87,7 @@ def _store_result(track: Track, result, png: bytes) -> None:
                 "device": result.device,
                 "seconds": result.seconds,
                 "uncertain": result.uncertain,
+                "styles": result.styles,
             },
         )
         track.spectrogram.save(f"{track.pk}.png", ContentFile(png), save=False)

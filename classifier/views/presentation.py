@@ -4,6 +4,8 @@ Times and percentages are formatted in templates with the `mmss`/`percent` filte
 from django.urls import reverse
 
 TOP_TAGS = 10
+# Style hints are unvalidated zero-shot guesses: below this they are mostly noise, so not shown.
+STYLE_HINT_MIN = 0.2
 
 
 def _hues(labels) -> dict[str, int]:
@@ -14,7 +16,8 @@ def _hues(labels) -> dict[str, int]:
 
 def prediction_display(prediction, duration=None, labels=()) -> dict:
     """Bars (sorted by probability), the top two genres (what an uncertain prediction shows),
-    timeline segments as % of the track, and the top tags.
+    timeline segments as % of the track, the top tags, and the style hints that reach
+    STYLE_HINT_MIN (highest first; none for predictions without them).
 
     `labels` are the installed bundle's: colours follow its order, so a track classified before
     the bundle gained a genre shows each genre in the same colour as a new one."""
@@ -36,6 +39,8 @@ def prediction_display(prediction, duration=None, labels=()) -> dict:
         for segment in prediction.timeline
     ]
     tags = sorted(prediction.tags.items(), key=lambda item: -item[1])[:TOP_TAGS]
+    styles = sorted(((name, p) for name, p in prediction.styles.items() if p >= STYLE_HINT_MIN),
+                    key=lambda item: -item[1])
     top_two = [{"label": guess.genre, "percent": round(guess.probability * 100, 1), "hue": hues[guess.genre]}
                for guess in prediction.top_two]
     return {
@@ -45,6 +50,7 @@ def prediction_display(prediction, duration=None, labels=()) -> dict:
         "timeline_genres": [bar for bar in bars if any(s["genre"] == bar["label"] for s in timeline)],
         "timeline_length": length,
         "tags": [{"tag": tag, "score": score, "percent": round(score * 100)} for tag, score in tags],
+        "styles": [{"style": name, "probability": p, "percent": round(p * 100)} for name, p in styles],
         "percent": round(prediction.confidence * 100, 1),
     }
 

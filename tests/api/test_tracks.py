@@ -220,6 +220,24 @@ def test_a_confident_or_user_set_genre_is_not_uncertain(api, library):
     assert mine["genre"] == "pop" and mine["uncertain"] is False and mine["prediction"]["uncertain"] is True
 
 
+def test_detail_carries_the_style_hints_highest_first(api, user, make_track):
+    hinted = make_track(user, title="Hinted", genre="rock")
+    Prediction.objects.filter(track=hinted).update(styles={"ska": 0.03, "folk": 0.62, "soul/R&B": 0.2})
+    styles = api.get(f"/api/v1/tracks/{hinted.pk}/").json()["prediction"]["styles"]
+    assert styles == {"folk": pytest.approx(0.62), "soul/R&B": pytest.approx(0.2), "ska": pytest.approx(0.03)}
+    assert list(styles) == ["folk", "soul/R&B", "ska"]  # all of them, low ones too: the client decides
+    plain = make_track(user, title="Plain", genre="rock")  # stored without any, as before they existed
+    assert api.get(f"/api/v1/tracks/{plain.pk}/").json()["prediction"]["styles"] == {}
+
+
+def test_style_hints_are_in_the_schema_as_unvalidated_probabilities(client):
+    styles = yaml.safe_load(client.get("/api/v1/schema/").content)["components"]["schemas"]["Prediction"]["properties"]["styles"]
+    assert styles["type"] == "object"
+    assert styles["additionalProperties"]["type"] == "number"
+    assert styles["additionalProperties"]["minimum"] == 0 and styles["additionalProperties"]["maximum"] == 1
+    assert "Not validated" in styles["description"] and "never as it" in styles["description"]
+
+
 def test_uncertain_and_top_genres_are_in_the_schema(client):
     components = yaml.safe_load(client.get("/api/v1/schema/").content)["components"]["schemas"]
     for name in ("Track", "TrackDetail", "Prediction"):

@@ -17,7 +17,7 @@ LABELS = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "
 TRACK_URLS = ["track-detail", "track-status", "track-audio", "track-spectrogram"]
 
 
-def classified(track, probabilities=None, tags=None, uncertain=False):
+def classified(track, probabilities=None, tags=None, uncertain=False, styles=None):
     """Mark `track` done with a stored prediction and spectrogram, as track_classify leaves it."""
     import numpy as np
 
@@ -29,6 +29,7 @@ def classified(track, probabilities=None, tags=None, uncertain=False):
         timeline=[{"start": 0.0, "end": 3.0, "genre": "jazz", "confidence": 0.8},
                   {"start": 3.0, "end": 6.0, "genre": "blues", "confidence": 0.6}],
         tags=tags, embedding=[1.0, 0.0], model_version="test-1", device="cpu", seconds=0.4,
+        **({"styles": styles} if styles is not None else {}),  # left out: the field's default, as old rows have
     )
     png = spectrogram_png(np.random.default_rng(0).standard_normal((96, 300)).astype(np.float32))
     track.spectrogram.save("s.png", ContentFile(png), save=False)
@@ -75,6 +76,41 @@ def test_done_track_page_shows_genre_bars_timeline_tags_and_spectrogram(alice_cl
     assert "tag09" in html and "tag10" not in html  # top 10 tags only
     assert f'src="{reverse("track-spectrogram", args=[track.pk])}"' in html
     assert "test-1" in html
+
+
+# Stored highest first as the model gives them; "soul/R&B" also checks the name is escaped.
+STYLES = {"folk": 0.62, "soul/R&B": 0.2, "punk": 0.19, "ska": 0.03}
+
+
+def style_hints(html):
+    start = html.index('class="style-hints"')
+    return html[start:html.index("</section>", start)]
+
+
+def test_style_hints_show_those_at_or_above_the_threshold_beside_the_genre(alice_client, stored_track):
+    track = classified(stored_track("hints.wav", seconds=6), styles=STYLES)
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    hints = style_hints(html)
+    assert "Style hints" in hints
+    assert '<span>folk</span> <span class="tag-score">62%</span>' in hints
+    assert '<span>soul/R&amp;B</span> <span class="tag-score">20%</span>' in hints  # 0.2 itself is shown
+    assert hints.index("folk") < hints.index("soul/R&amp;B")
+    assert "punk" not in html and "ska" not in html  # below the threshold: nowhere on the page
+    assert "Not validated, and never the genre." in hints and "AudioSet" in hints
+    # Beside the genre, never as it: the result still names the model's genre and no style.
+    result = html[html.index('class="card result"'):html.index('id="probs-title"')]
+    assert ">jazz</span>" in result and "folk" not in result
+    assert html.index('id="tags-title"') < html.index('class="style-hints"')
+
+
+@pytest.mark.parametrize("styles", [None, {}, {"punk": 0.19, "ska": 0.03}])
+def test_no_style_hints_block_without_any_worth_showing(alice_client, stored_track, styles):
+    # None: a prediction stored before style hints existed; {}: a bundle without them.
+    track = classified(stored_track("plain.wav", seconds=6), styles=styles)
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    assert "style-hints" not in html and "Style hints" not in html and "AudioSet" not in html
+    assert "punk" not in html
+    assert "tag09" in html  # the tags card itself is unchanged
 
 
 # A jazz-or-blues call the model was unsure of.
