@@ -1,6 +1,7 @@
 # GenreWeb. On a fresh machine with python3:
 #   make run    install into .venv, migrate, start the web server and a Celery worker
-#   make test   install the dev tools and system packages the tests need, run the whole suite
+#   make test   install the dev tools and system packages the tests need (ffmpeg, Chromium,
+#               espeak-ng for a spoken-word fixture), run the whole suite
 # Settings come from the environment (see README "Configuration"); HOST/PORT pick the address.
 
 SHELL := /bin/bash
@@ -76,6 +77,7 @@ test-system-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-liberation"; \
 	if [ -n "$$missing" ]; then $(call apt_install,$$missing); fi
 

@@ -47,7 +47,13 @@ def uncertain_threshold(confidence: np.ndarray, correct: np.ndarray, target: flo
         if sure.any() and correct[sure].mean() >= target:
             chosen = t
             break
-    sure = confidence >= chosen
     return {"uncertain_below": float(chosen), "target_accuracy_when_certain": target,
-            "accuracy_when_certain": round(float(correct[sure].mean()), 4) if sure.any() else None,
-            "share_certain": round(float(sure.mean()), 4)}
+            **certain_at(confidence, correct, chosen),
+            "curve": {f"{t:.1f}": certain_at(confidence, correct, t) for t in np.arange(3, 10) / 10}}
+
+
+def certain_at(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> dict:
+    """Share of clips stated as certain at ``threshold``, and how often those are right."""
+    sure = confidence >= threshold
+    return {"share_certain": round(float(sure.mean()), 4),
+            "accuracy_when_certain": round(float(correct[sure].mean()), 4) if sure.any() else None}

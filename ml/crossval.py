@@ -63,7 +63,7 @@ class Protocol:
         self.y = [self.index[c.genre] for c in clips]
         self.eval = bank.outputs(clips, EVAL)
         self.train = bank.outputs(clips, train_view(cfg["train"], cfg["seed"]))
-        self.null = null_outputs(bank, cfg["train"].get("null_windows", 0), cfg["seed"])
+        self.null = null_outputs(bank, cfg["train"], cfg["seed"])
         self.baselines = Baselines(model, labels, tags, cfg["zero_shot_tags"])
 
     def run(self, train: list[int], test: list[int]) -> tuple[list[torch.Tensor], dict[str, list[np.ndarray]]]:
@@ -143,13 +143,15 @@ def calibrate(proto: Protocol, logits: list[torch.Tensor], target: float) -> dic
                          "source uses a temperature fitted on the other sources only"}
 
 
-def non_music(model, bank: FeatureBank, calibration: dict, n: int, seed: int) -> dict:
-    """The shipped head on fresh silence and noise windows: how often it says 'uncertain'."""
-    out = null_outputs(bank, n, seed + 1)
-    probs = torch.softmax(window_logits(model, out) / calibration["temperature"], dim=1)
-    top = probs.max(dim=1).values.numpy()
-    return {"windows": n, "max_top_probability": round(float(top.max()), 4),
-            "share_uncertain": round(float((top < calibration["uncertain_below"]).mean()), 4)}
+def non_music(model, bank: FeatureBank, calibration: dict, seed: int) -> dict:
+    """The shipped head on fresh windows of silence, noise and talk: how often it says 'uncertain'."""
+    out = {}
+    for kind, recipe in (("silence_or_noise", {"null_windows": 100}), ("speech", {"speech_windows": 40})):
+        probs = torch.softmax(window_logits(model, null_outputs(bank, recipe, seed + 1)) / calibration["temperature"], dim=1)
+        top = probs.max(dim=1).values.numpy()
+        out[kind] = {"windows": len(top), "max_top_probability": round(float(top.max()), 4),
+                     "share_uncertain": round(float((top < calibration["uncertain_below"]).mean()), 4)}
+    return out
 
 
 def summary_rows(within_model: dict, within_base: dict, loso: dict) -> list[dict]:
@@ -233,7 +235,7 @@ def main(argv=None) -> None:
 
     # The shipped weights back in place (the protocol refitted the head), then what they say on non-music.
     model, _ = load_model(args.bundle, args.device)
-    calibration["non_music"] = non_music(model, bank, calibration, 100, cfg["seed"])
+    calibration["non_music"] = non_music(model, bank, calibration, cfg["seed"])
     config["calibration"] = {k: calibration[k] for k in ("temperature", "uncertain_below")}
     write_json(Path(args.bundle) / CONFIG, config)
 
@@ -289,8 +291,8 @@ def summary(metrics: dict) -> None:
     print(f"calibration: temperature {cal['temperature']}; ECE before -> after, per source: "
           + ", ".join(f"{s} {v['ece_before']} -> {v['ece_after']}" for s, v in cal["per_source"].items())
           + f"; uncertain below {cal['uncertain_below']} ({cal['share_certain']:.0%} of held-out clips certain, "
-            f"{cal['accuracy_when_certain']} of those right); non-music windows uncertain: "
-            f"{cal['non_music']['share_uncertain']:.0%}")
+            f"{cal['accuracy_when_certain']} of those right); held-out non-music windows uncertain: "
+            + ", ".join(f"{k} {v['share_uncertain']:.0%}" for k, v in cal["non_music"].items()))
     for row in metrics["targets"]:
         print(f"target {row['what']}: {row['value']:.3f} vs {row['target']} {'met' if row['met'] else 'NOT met'}")
     for note in metrics["below_a_baseline"]:

@@ -48,6 +48,9 @@ class Prediction:
     # True when the calibrated top probability is below the bundle's threshold: say "uncertain"
     # and show the top two instead of stating one genre.
     uncertain: bool = False
+    # Zero-shot style hints from AudioSet classes the bundle has no training data for (folk, soul,
+    # punk...): probability each applies, highest first. Not validated, so never the genre.
+    styles: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -85,6 +88,7 @@ class Classifier:
         # Fitted on held-out predictions by ml.calibration; 1.0 / 0.0 for bundles without it.
         self.temperature = float(calibration.get("temperature", 1.0))
         self.uncertain_below = float(calibration.get("uncertain_below", 0.0))
+        self.style_tags: dict[str, list[int]] = config.get("style_tags", {})
 
     @classmethod
     def from_bundle(cls, bundle_dir, device: str = "auto", threads: int | None = None) -> "Classifier":
@@ -124,6 +128,12 @@ class Classifier:
         if "tags" in out and self.tags:
             scores = torch.sigmoid(out["tags"].float()).mean(dim=0).cpu()
             tags = {self.tags[i]: float(scores[i]) for i in scores.argsort(descending=True).tolist()}
+        styles = {}
+        if "audioset" in out and self.style_tags:
+            # multi-label AudioSet probabilities: a style's is its strongest class, window-averaged
+            audioset = torch.sigmoid(out["audioset"].float()).cpu()
+            scores = {name: float(audioset[:, ids].amax(dim=1).mean()) for name, ids in self.style_tags.items()}
+            styles = dict(sorted(scores.items(), key=lambda kv: -kv[1]))
         emb = out["embedding"].float().mean(dim=0)
         emb = (emb / emb.norm().clamp_min(1e-12)).cpu()
         return Prediction(
@@ -132,7 +142,7 @@ class Classifier:
             timeline=timeline, tags=tags, embedding=emb.tolist(), model_version=self.version,
             device=str(self.device), duration=round(sum(len(w) for _, w in kept) / self.sample_rate, 3),
             seconds=time.perf_counter() - t0, track_duration=round(info.duration, 3),
-            uncertain=bool(probs[top] < self.uncertain_below))
+            uncertain=bool(probs[top] < self.uncertain_below), styles=styles)
 
     @torch.inference_mode()
     def spectrogram(self, path, max_frames: int = 1200) -> np.ndarray:

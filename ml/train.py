@@ -413,7 +413,7 @@ def main(argv=None) -> None:
         bank = FeatureBank(model, config, device, args.cache, identity=pretrained)
         index = {g: i for i, g in enumerate(labels)}
         info = fit_recipe(model, bank.outputs(fit, train_view(t, cfg["seed"])), [index[c.genre] for c in fit],
-                          null_outputs(bank, t.get("null_windows", 0), cfg["seed"]), t)
+                          null_outputs(bank, t, cfg["seed"]), t)
     else:
         trainer_cls = HeadTrainer if cfg["architecture"]["name"] == "musicnn_genre" else FullTrainer
         info = trainer_cls(cfg, config, model, device, writer).run(fit, hold)
@@ -424,8 +424,9 @@ def main(argv=None) -> None:
         "minutes": round((time.perf_counter() - t0) / 60, 2), "trained_at": stamp.isoformat(timespec="seconds"),
         "config_file": Path(args.config).name, "tensorboard_run": run_dir.name,
     }
-    if cfg.get("zero_shot_tags"):  # the zero-shot baseline's mapping, for ml.evaluate
-        config["zero_shot_tags"] = cfg["zero_shot_tags"]
+    for key in ("zero_shot_tags", "style_tags"):  # the zero-shot baseline's mapping; style hints for inference
+        if cfg.get(key):
+            config[key] = cfg[key]
     if cfg.get("model_selection"):  # how the recipe was chosen, so its scores are read with that in mind
         config["training"]["model_selection"] = cfg["model_selection"]
     config["data"] = {

@@ -102,4 +102,5 @@ class GenreFusion(nn.Module):
 
     def forward(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.backbones(wave)
-        return {"logits": self.classify(out), "tags": out["tags"], "embedding": out[self.tagger_names[0]]}
+        return {"logits": self.classify(out), "tags": out["tags"], "embedding": out[self.tagger_names[0]],
+                "audioset": out["audioset"]}

@@ -193,3 +193,14 @@ def test_chain_is_deterministic_and_keeps_the_contract():
 def test_chain_rejects_unknown_names():
     with pytest.raises(ValueError, match="wah_wah"):
         random_chain(music(16000), 16000, rng(), names=["eq_tilt", "wah_wah"])
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_speech_wave_is_talk_of_the_asked_length_and_repeatable():
+    from ml.augment import speech_wave
+    a = speech_wave(np.random.default_rng(3), 48000, 16000)
+    b = speech_wave(np.random.default_rng(3), 48000, 16000)
+    assert a.shape == (48000,) and a.dtype == np.float32 and np.isfinite(a).all()
+    assert 1e-3 < np.abs(a).max() <= 1.0
+    assert (np.abs(a) > 1e-3).mean() > 0.3  # mostly voiced, not a click in silence
+    np.testing.assert_array_equal(a, b)

@@ -76,6 +76,9 @@ def test_train_writes_a_fusion_bundle_with_licences_and_sources(bundle, sources)
     pred = Classifier.from_bundle(bundle, "cpu").predict(sources["alpha"].parent / "alpha" / "electronic3.wav")
     assert list(pred.probabilities) == config["labels"]
     assert pred.genre in config["labels"] and len(pred.tags) == 50
+    # style hints: every style the bundle names, a probability each, highest first
+    assert list(pred.styles) == sorted(config["style_tags"], key=lambda k: -pred.styles[k])
+    assert all(0 <= p <= 1 for p in pred.styles.values())
 
 
 def test_crossval_scores_each_clip_with_a_model_that_never_saw_its_artist_or_source(
