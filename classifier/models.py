@@ -132,8 +132,8 @@ class Prediction(models.Model):
     @property
     def top_two(self) -> list[GenreGuess]:
         """The two most probable genres, most probable first: what an uncertain prediction shows
-        instead of one genre. Ties keep the bundle's label order (sorted() is stable)."""
-        ranked = sorted(self.probabilities.items(), key=lambda item: -item[1])[:2]
+        instead of one genre. Ties go alphabetically: PostgreSQL's jsonb does not keep key order."""
+        ranked = sorted(self.probabilities.items(), key=lambda item: (-item[1], item[0]))[:2]
         return [GenreGuess(genre, probability) for genre, probability in ranked]
 
 

@@ -210,7 +210,7 @@ def test_an_uncertain_track_says_so_and_names_its_top_two(api, user, make_track)
 def test_a_confident_or_user_set_genre_is_not_uncertain(api, library):
     sure = api.get(f"/api/v1/tracks/{library['rock'].pk}/").json()
     assert sure["uncertain"] is False and sure["prediction"]["uncertain"] is False
-    assert [g["genre"] for g in sure["top_genres"]] == ["rock", "blues"]  # the rest tie: label order
+    assert [g["genre"] for g in sure["top_genres"]] == ["rock", "blues"]  # the rest tie: alphabetical
     assert sure["top_genres"][0]["probability"] == pytest.approx(0.9)
     queued = api.get(f"/api/v1/tracks/{library['queued'].pk}/").json()
     assert queued["uncertain"] is False and queued["top_genres"] is None
