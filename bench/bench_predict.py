@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--bundle", default=str(DEFAULT_BUNDLE))
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--gpu-tracks", type=int, default=32)
+    ap.add_argument("--batch-tracks", type=int, default=8)
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,6 +65,15 @@ def main() -> None:
         # wall time depends on what else runs on the host; say how busy it was
         print(f"process CPU time per prediction: median {statistics.median(cpu):.3f} s; "
               f"host load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+        # several tracks per model call (decoding in threads): what a batching worker gets
+        batch = [track] * args.batch_tracks
+        clf.predict_many(batch)
+        t0 = time.perf_counter()
+        clf.predict_many(batch)
+        batch_s = time.perf_counter() - t0
+        print(f"cpu batched: {args.batch_tracks} tracks in {batch_s:.3f} s = {60 * args.batch_tracks / batch_s:.0f} "
+              f"tracks/minute (one by one: {60 / med:.0f} tracks/minute), decoding included")
 
         if torch.cuda.is_available():
             gpu = Classifier.from_bundle(args.bundle, "cuda")

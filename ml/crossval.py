@@ -247,7 +247,8 @@ def main(argv=None) -> None:
                  "sources": {s: counts([c for c in clips if c.source == s]) for s in sources(clips)},
                  "folds": fold_info},
         "summary": summary_rows(within_model, within_base, loso),
-        "protocol": __doc__.split("\n\n", 2)[2].split("\n\nThe baselines")[0].replace("\n", " "),
+        # the module docstring's description of the two protocols, as plain text
+        "protocol": " ".join(__doc__.split("\n\n", 2)[2].split("\n\nThe baselines")[0].replace("**", "").split()),
         "within_source": {"model": within_model, "baselines": within_base, "all_sources": pooled},
         "leave_one_source_out": loso,
         "baselines": BASELINE_METHODS,

@@ -10,6 +10,7 @@ import math
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,15 +108,47 @@ class Classifier:
 
     def predict(self, path) -> Prediction:
         """Genre of the whole track from up to ``max_segments`` windows spread over it."""
+        result = self.predict_many([path])[0]
+        if isinstance(result, AudioError):
+            raise result
+        return result
+
+    def predict_many(self, paths: list, workers: int = 2) -> list[Prediction | AudioError]:
+        """Several tracks at once: decoded in ``workers`` threads (the decoders release the GIL),
+        then the windows of all of them in one model call. Each result is a Prediction, or the
+        AudioError that track raised; equal to predicting one by one. ``seconds`` is the batch's
+        wall time shared out evenly."""
         t0 = time.perf_counter()
-        info = probe_audio(path)
-        windows = plan_windows(info.duration, self.segment_samples / self.sample_rate, self.max_segments)
-        waves = read_windows(path, self.sample_rate, windows)
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(paths)))) as pool:
+            decoded = list(pool.map(self._decode, paths))
+        ready = [d for d in decoded if not isinstance(d, AudioError)]
+        waves = [w for _, kept in ready for _, w in kept]
+        out = self.run_waves(waves) if waves else {}
+        seconds = (time.perf_counter() - t0) / max(1, len(paths))
+        results, offset = [], 0
+        for d in decoded:
+            if isinstance(d, AudioError):
+                results.append(d)
+                continue
+            n = len(d[1])
+            results.append(self._prediction(d[0], d[1], {k: v[offset:offset + n] for k, v in out.items()}, seconds))
+            offset += n
+        return results
+
+    def _decode(self, path) -> tuple[AudioInfo, list[tuple[tuple[float, float], np.ndarray]]] | AudioError:
+        """The track's planned windows, decoded: [((start, end), wave)], or the reason it cannot be."""
+        try:
+            info = probe_audio(path)
+            windows = plan_windows(info.duration, self.segment_samples / self.sample_rate, self.max_segments)
+            waves = read_windows(path, self.sample_rate, windows)
+        except AudioError as err:
+            return err
         # header durations can overstate (e.g. VBR MP3): drop windows that decoded to nothing
         kept = [(win, w) for win, w in zip(windows, waves) if len(w)]
-        if not kept:
-            raise AudioError("no audio could be decoded")
-        out = self.run_waves([w for _, w in kept])
+        return (info, kept) if kept else AudioError("no audio could be decoded")
+
+    def _prediction(self, info: AudioInfo, kept, out: dict[str, torch.Tensor], seconds: float) -> Prediction:
+        """One track's Prediction from the model outputs of its windows."""
         seg_probs = torch.softmax(out["logits"].float() / self.temperature, dim=1).cpu()
         probs = seg_probs.mean(dim=0)
         top = int(probs.argmax())
@@ -141,7 +174,7 @@ class Classifier:
             probabilities={lab: float(probs[i]) for i, lab in enumerate(self.labels)},
             timeline=timeline, tags=tags, embedding=emb.tolist(), model_version=self.version,
             device=str(self.device), duration=round(sum(len(w) for _, w in kept) / self.sample_rate, 3),
-            seconds=time.perf_counter() - t0, track_duration=round(info.duration, 3),
+            seconds=seconds, track_duration=round(info.duration, 3),
             uncertain=bool(probs[top] < self.uncertain_below), styles=styles)
 
     @torch.inference_mode()

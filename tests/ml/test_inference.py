@@ -93,3 +93,20 @@ def test_shipped_metrics_describe_the_shipped_weights(shipped_classifier):
         assert source not in held_out["trained_on"]
     assert config["calibration"] == {k: metrics["calibration"][k] for k in ("temperature", "uncertain_below")}
     assert shipped_classifier.labels == config["labels"] and "electronic" in config["labels"]
+
+def test_many_tracks_in_one_model_call_equal_one_by_one(shipped_classifier, music_file, silence_file,
+                                                        format_files, text_file):
+    paths = [music_file, text_file, format_files["mp3"], silence_file, format_files["m4a"]]
+    batch = shipped_classifier.predict_many(paths)
+    assert isinstance(batch[1], AudioError)  # a bad file fails alone, in its place
+    for path, got in zip(paths, batch):
+        if path == text_file:
+            continue
+        alone = shipped_classifier.predict(path)
+        assert got.genre == alone.genre and got.uncertain == alone.uncertain
+        for label, p in alone.probabilities.items():
+            assert got.probabilities[label] == pytest.approx(p, abs=1e-4)
+        assert [(s.start, s.end, s.genre) for s in got.timeline] == [(s.start, s.end, s.genre) for s in alone.timeline]
+        np.testing.assert_allclose(got.embedding, alone.embedding, atol=1e-4)
+        for style, p in alone.styles.items():
+            assert got.styles[style] == pytest.approx(p, abs=1e-4)
