@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from .audio import load_audio
 from .augment import random_chain
-from .features import fit_length, plan_windows, segment_samples
+from .features import fit_length, plan_windows, segment_samples, to_batch
 from .sources import Clip
 
 EVAL = {"kind": "eval"}
@@ -75,8 +75,7 @@ class FeatureBank:
         n = segment_samples(self.feats)
         parts: dict[str, list[np.ndarray]] = {}
         for i in range(0, len(waves), BATCH):
-            batch = torch.stack([fit_length(torch.from_numpy(w), n) for w in waves[i:i + BATCH]]).to(self.device)
-            for name, value in self.model.backbones(batch).items():
+            for name, value in self.model.backbones(to_batch(waves[i:i + BATCH], n, self.device)).items():
                 parts.setdefault(name, []).append(value.float().cpu().numpy())
         return {name: np.concatenate(v) for name, v in parts.items()}
 

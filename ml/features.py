@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torchaudio
 from torch import nn
@@ -83,3 +84,8 @@ def fit_length(wave: torch.Tensor, length: int) -> torch.Tensor:
         return wave.new_zeros(*wave.shape[:-1], length)
     reps = math.ceil(length / n)
     return wave.repeat(*([1] * (wave.dim() - 1)), reps)[..., :length]
+
+
+def to_batch(waves: list[np.ndarray], n: int, device) -> torch.Tensor:
+    """Mono windows, each cropped or repeat-padded to ``n`` samples, as one (B, n) float32 batch."""
+    return torch.stack([fit_length(torch.from_numpy(np.asarray(w, np.float32)), n) for w in waves]).to(device)

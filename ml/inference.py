@@ -19,7 +19,7 @@ import torch
 
 from .audio import AudioError, AudioInfo, probe_audio, read_windows, stream_audio
 from .bundle import CONFUSION_PNG, METRICS, load_config, load_model, read_json
-from .features import LogMel, fit_length, plan_windows, segment_samples
+from .features import LogMel, plan_windows, segment_samples, to_batch
 
 __all__ = ["AudioError", "AudioInfo", "probe_audio", "Prediction", "Segment", "Classifier",
            "get_classifier", "bundle_info", "resolve_device"]
@@ -102,9 +102,7 @@ class Classifier:
     @torch.inference_mode()
     def run_waves(self, waves: list[np.ndarray]) -> dict[str, torch.Tensor]:
         """Model outputs for a batch of mono waveforms at the bundle's rate, one segment each."""
-        batch = torch.stack([fit_length(torch.from_numpy(np.asarray(w, np.float32)), self.segment_samples)
-                             for w in waves]).to(self.device)
-        return self.model(batch)
+        return self.model(to_batch(waves, self.segment_samples, self.device))
 
     def predict(self, path) -> Prediction:
         """Genre of the whole track from up to ``max_segments`` windows spread over it."""

@@ -27,11 +27,11 @@ from tqdm import tqdm
 from .audio import load_audio
 from .augment import null_wave
 from .bundle import save_bundle
+from .bank import FeatureBank, eval_windows
 from .checkpoint import read_checkpoint
-from .bank import FeatureBank
-from .head import fit_recipe, null_outputs, train_view
+from .features import segment_samples, to_batch
+from .head import balanced_weights, fit_recipe, null_outputs, targets, train_view
 from .sources import Clip, counts, file_digest, inner_holdout, read_clips, select, sources
-from .features import fit_length, plan_windows, segment_samples
 from .inference import resolve_device
 from .models import GenreFusion, build_model, load_tf_musicnn
 from .models.efficientat import load_mn04
@@ -41,17 +41,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)  # mixup draws from the global generator
     torch.manual_seed(seed)
-
-
-def eval_windows(wave: np.ndarray, feats: dict) -> list[np.ndarray]:
-    """The same windows inference analyses, so hold-out scores mirror the product."""
-    sr = feats["sample_rate"]
-    wins = plan_windows(len(wave) / sr, segment_samples(feats) / sr, feats.get("max_segments"))
-    return [wave[int(s * sr):int(e * sr)] for s, e in wins]
-
-
-def to_batch(waves: list[np.ndarray], n: int, device) -> torch.Tensor:
-    return torch.stack([fit_length(torch.from_numpy(w), n) for w in waves]).to(device)
 
 
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -65,20 +54,6 @@ def mixup(x: torch.Tensor, target: torch.Tensor, alpha: float) -> tuple[torch.Te
     lam = float(np.random.beta(alpha, alpha))
     perm = torch.randperm(len(x), device=x.device)
     return lam * x + (1 - lam) * x[perm], lam * target + (1 - lam) * target[perm]
-
-
-def balanced_weights(groups: np.ndarray) -> torch.Tensor:
-    """Per-sample weights giving every group (genre, or the non-music group) the same total."""
-    freq = np.bincount(groups).astype(np.float64)
-    return torch.as_tensor(1.0 / freq[groups])
-
-
-def targets(labels: np.ndarray, n_labels: int) -> torch.Tensor:
-    """One-hot rows; label -1 (non-music) becomes the uniform distribution."""
-    out = torch.full((len(labels), n_labels), 1.0 / n_labels)
-    known = labels >= 0
-    out[known] = F.one_hot(torch.as_tensor(labels[known]), n_labels).float()
-    return out
 
 
 def clip_scores(seg_logits: torch.Tensor, owner: np.ndarray, n_clips: int) -> torch.Tensor:
@@ -191,7 +166,7 @@ class HeadTrainer(Trainer):
             decay = 0.0  # the L2-SP term below replaces the pull toward zero
         opt = torch.optim.AdamW(head.parameters(), lr=self.t["lr"], weight_decay=decay)
         n_labels = len(self.label_index)
-        sampler = torch.utils.data.WeightedRandomSampler(balanced_weights(np.where(y < 0, n_labels, y)), len(y))
+        sampler = torch.utils.data.WeightedRandomSampler(balanced_weights(y), len(y))
         Y = targets(y, n_labels)
         stopper = EarlyStopper(self.t["patience"])
         tag = "search" if hold is not None else "refit"
