@@ -6,6 +6,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError
 
+from classifier.queue import CLASSIFY_TRACK, DELIVER_WEBHOOK
 from classifier.services.classification import track_classify, track_mark_failed
 from classifier.services.webhooks import WebhookRetry, webhook_deliver
 
@@ -16,7 +17,7 @@ TRANSIENT_ERRORS = (DatabaseError, OSError, MemoryError)
 
 
 @shared_task(
-    name="classifier.classify_track",
+    name=CLASSIFY_TRACK,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -43,7 +44,7 @@ def classify_track(self, track_id: str) -> None:
         raise
 
 
-@shared_task(name="classifier.deliver_webhook", bind=True, acks_late=True, max_retries=None)
+@shared_task(name=DELIVER_WEBHOOK, bind=True, acks_late=True, max_retries=None)
 def deliver_webhook(self, delivery_id: int) -> None:
     """POST one recorded webhook delivery; network errors and 5xx retry with exponential back-off."""
     retries = self.request.retries

@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from classifier import queue
 from classifier.models import Prediction, Track
 from classifier.services.spectrogram import spectrogram_png
 from classifier.services.webhooks import webhook_track_finished
@@ -104,10 +105,8 @@ def track_queue_classification(*, track_id) -> None:
 
 
 def _send_to_worker(track_id) -> None:
-    from classifier.tasks import classify_track  # tasks import this module
-
     try:
-        classify_track.delay(str(track_id))
+        queue.queue_classification(track_id)
     except Exception:
         # Broker down: the upload itself is safe, so say so on the track instead of leaving it
         # "queued" with no job behind it; "Classify again" works once the broker is back.

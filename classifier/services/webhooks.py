@@ -21,6 +21,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from classifier import queue
 from classifier.models import Track, Webhook, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -136,10 +137,8 @@ def webhook_track_finished(*, track_id) -> None:
             deliveries = WebhookDelivery.objects.bulk_create(
                 WebhookDelivery(webhook=hook, event=event, track_id=track.pk, payload=payload) for hook in hooks
             )
-            from classifier.tasks import deliver_webhook  # tasks import this module
-
             for delivery in deliveries:
-                transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk))
+                transaction.on_commit(lambda pk=delivery.pk: queue.queue_webhook_delivery(pk))
     except Exception:
         logger.exception("could not queue webhooks for track %s", track_id)
 

@@ -14,6 +14,7 @@ from classifier import tasks
 from classifier.models import Track
 from classifier.services import classification
 from classifier.services.uploads import UploadRejected, track_upload
+from genreweb import celery_app
 
 
 def upload(user, path):
@@ -55,7 +56,7 @@ def test_a_broker_that_cannot_be_reached_fails_the_track_with_a_reason(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.classify_track, "delay", broker_down)
+    monkeypatch.setattr(celery_app, "send_task", broker_down)  # what classifier.queue sends with
     with django_capture_on_commit_callbacks(execute=True):
         track = upload(user, audio_file("offline.wav", seconds=1)).track
     track.refresh_from_db()
