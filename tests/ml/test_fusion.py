@@ -86,3 +86,18 @@ def test_round_trip_keeps_every_weight(tmp_path):
         a, b = model(x), loaded(x)
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_gives_the_cpu_numbers(model):
+    import copy
+    x = 0.1 * torch.randn(2, FUSION["features"]["segment_samples"])
+    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False  # compare in full float32
+    try:
+        with torch.no_grad():
+            cpu, gpu = model(x), copy.deepcopy(model).cuda()(x.cuda())
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    for key in cpu:
+        torch.testing.assert_close(gpu[key].cpu(), cpu[key], atol=1e-3, rtol=1e-3)
