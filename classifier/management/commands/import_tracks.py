@@ -1,0 +1,69 @@
+"""Import a folder of audio into a user's library and queue it for classification."""
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from classifier.services.imports import (
+    DUPLICATE,
+    NEW,
+    REJECTED,
+    ImportTally,
+    dry_run_file,
+    find_audio_files,
+    import_file,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import audio files (folders are searched recursively for supported formats) into a "
+        "user's library. Files already there (same checksum) are skipped, so an interrupted run "
+        "can simply be started again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files or folders")
+        parser.add_argument("--user", help="username whose library the files go into (required)")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="only count new / duplicate / rejected files; store nothing")
+
+    def handle(self, *args, paths, user, dry_run, **options):
+        if not user:
+            raise CommandError("--user NAME is required: whose library should the files go into?")
+        owner = get_user_model().objects.filter(username=user).first()
+        if owner is None:
+            raise CommandError(f"No user named {user!r}.")
+        try:
+            files = find_audio_files(paths)
+        except FileNotFoundError as err:
+            raise CommandError(f"No such file or folder: {err}") from err
+
+        tally = ImportTally()
+        seen: set[str] = set()  # checksums met in this dry run
+        # tqdm redraws its line with "\r"; OutputWrapper.write would add a newline to each update.
+        progress = tqdm(files, desc="dry run" if dry_run else "importing", unit="file",
+                        file=getattr(self.stderr, "_out", self.stderr), dynamic_ncols=True)
+        try:
+            for path in progress:
+                if dry_run:
+                    result = dry_run_file(owner=owner, path=path, seen=seen)
+                else:
+                    # One transaction per file (inside track_upload): an interrupt loses at most
+                    # the file in hand, and a re-run finds the others as duplicates.
+                    result = import_file(owner=owner, path=path)
+                tally.add(result)
+                progress.set_postfix({"new": tally.counts[NEW], "duplicate": tally.counts[DUPLICATE],
+                                      "rejected": tally.counts[REJECTED]}, refresh=False)
+        finally:
+            progress.close()
+
+        verb = "would import" if dry_run else "imported"
+        self.stdout.write(
+            f"{len(files)} file(s): {tally.counts[NEW]} {verb}, {tally.counts[DUPLICATE]} duplicate, "
+            f"{tally.counts[REJECTED]} rejected."
+            + ("" if dry_run else " New tracks are queued for classification.")
+        )
+        if tally.rejected:
+            self.stdout.write(self.style.WARNING(f"Rejected {len(tally.rejected)} file(s):"))
+            for result in tally.rejected:
+                self.stdout.write(f"  {result.path}: {result.message} [{result.code}]")

@@ -1,0 +1,111 @@
+"""Importing audio files from the local file system (the `import_tracks` command).
+
+Each file goes through the same service as a browser or API upload (`track_upload`): the
+same size/empty checks, the sha256 duplicate check before anything is copied, the probe,
+the Track row and the classification queued when that file's own transaction commits. A
+run that is interrupted and started again therefore skips what it already imported: those
+files are now duplicates by checksum.
+"""
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+
+from classifier.models import Track
+from classifier.services.uploads import UploadRejected, _sha256, track_upload, upload_too_large
+from ml.predict import AUDIO_SUFFIXES
+
+NEW = "new"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    outcome: str  # NEW, DUPLICATE or REJECTED
+    track: Track | None = None
+    code: str = ""  # why it was rejected (UploadRejected.code, or "unreadable")
+    message: str = ""
+
+
+@dataclass
+class ImportTally:
+    counts: Counter = field(default_factory=lambda: Counter({NEW: 0, DUPLICATE: 0, REJECTED: 0}))
+    rejected: list[ImportResult] = field(default_factory=list)
+
+    def add(self, result: ImportResult) -> None:
+        self.counts[result.outcome] += 1
+        if result.outcome == REJECTED:
+            self.rejected.append(result)
+
+
+def find_audio_files(paths) -> list[Path]:
+    """Files named directly, plus every file with an audio suffix under the folders named,
+    in a stable (sorted) order, each file once. Raises FileNotFoundError for a missing path."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            found.append(path)
+
+    for arg in paths:
+        root = Path(arg)
+        if root.is_dir():
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    path = Path(dirpath, name)
+                    if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
+                        add(path)
+        elif root.is_file():
+            add(root)
+        else:
+            raise FileNotFoundError(arg)
+    return found
+
+
+def import_file(*, owner, path) -> ImportResult:
+    """Import one local file for `owner`; never raises for a file we will not store.
+
+    The file is read in chunks (hash, probe copy, media copy), so memory does not depend on
+    its size. Database errors and interrupts propagate; the file's transaction is then rolled
+    back and its media copy removed by `track_upload`.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            outcome = track_upload(owner=owner, upload=File(handle, name=path.name))
+    except UploadRejected as err:
+        return ImportResult(path, REJECTED, code=err.code, message=err.message)
+    except OSError as err:  # unreadable (permissions, vanished meanwhile)
+        return ImportResult(path, REJECTED, code="unreadable", message=f"{path.name} could not be read: {err}")
+    return ImportResult(path, NEW if outcome.created else DUPLICATE, track=outcome.track)
+
+
+def dry_run_file(*, owner, path, seen: set[str]) -> ImportResult:
+    """What import_file would say without storing anything: DUPLICATE by checksum (already in
+    the library, or earlier in this run), REJECTED when empty/too big/unreadable, else NEW
+    (the audio itself is not probed, so a NEW here may still be rejected by a real run)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            upload = File(handle, name=path.name)
+            if upload.size > settings.UPLOAD_MAX_BYTES:
+                err = upload_too_large(path.name)
+                return ImportResult(path, REJECTED, code=err.code, message=err.message)
+            if upload.size == 0:
+                return ImportResult(path, REJECTED, code="empty_file", message=f"{path.name} is empty.")
+            sha256 = _sha256(upload)
+    except OSError as err:
+        return ImportResult(path, REJECTED, code="unreadable", message=f"{path.name} could not be read: {err}")
+    if sha256 in seen or Track.objects.filter(owner=owner, sha256=sha256).exists():
+        return ImportResult(path, DUPLICATE)
+    seen.add(sha256)
+    return ImportResult(path, NEW)
