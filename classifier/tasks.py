@@ -6,6 +6,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError
 
+from classifier import metrics
 from classifier.queue import CLASSIFY_TRACK, DELIVER_WEBHOOK
 from classifier.services.classification import track_classify, track_mark_failed
 from classifier.services.webhooks import WebhookRetry, webhook_deliver
@@ -31,16 +32,19 @@ def classify_track(self, track_id: str) -> None:
     except SoftTimeLimitExceeded:
         logger.warning("classification of track %s hit the time limit", track_id)
         track_mark_failed(track_id=track_id,
-                          reason=f"Classification took longer than {settings.CLASSIFY_TIME_LIMIT} s and was stopped.")
+                          reason=f"Classification took longer than {settings.CLASSIFY_TIME_LIMIT} s and was stopped.",
+                          code=metrics.FAILURE_TIME_LIMIT)
     except TRANSIENT_ERRORS as exc:
         if self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=5 * 2**self.request.retries)
         logger.exception("giving up on track %s", track_id)
-        track_mark_failed(track_id=track_id, reason=f"Classification kept failing ({type(exc).__name__}); try again later.")
+        track_mark_failed(track_id=track_id, reason=f"Classification kept failing ({type(exc).__name__}); try again later.",
+                          code=metrics.FAILURE_GAVE_UP)
     except Exception as exc:
         # A bug must not leave the track "processing" forever; the user can re-classify later.
         logger.exception("classification of track %s crashed", track_id)
-        track_mark_failed(track_id=track_id, reason=f"Internal error while classifying ({type(exc).__name__}).")
+        track_mark_failed(track_id=track_id, reason=f"Internal error while classifying ({type(exc).__name__}).",
+                          code=metrics.FAILURE_INTERNAL)
         raise
 
 

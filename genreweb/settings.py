@@ -131,6 +131,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "classifier.middleware.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -315,6 +316,12 @@ WEBHOOK_RETRY_BACKOFF = _float("WEBHOOK_RETRY_BACKOFF", default=30.0)
 # Off: a user cannot make the worker POST to loopback, private or link-local addresses (the
 # instance's own network). Turn on for a private instance whose receivers live on the LAN.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = _bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+
+# Prometheus metrics at /metrics (classifier.metrics): off unless METRICS_ENABLED; with
+# METRICS_TOKEN set, a scrape needs "Authorization: Bearer <token>". PROMETHEUS_MULTIPROC_DIR
+# (read by prometheus-client itself) adds up the worker's and the web processes' counters.
+METRICS_ENABLED = _bool("METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
 
 LOGGING = {
     "version": 1,

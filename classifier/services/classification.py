@@ -1,5 +1,6 @@
 """Running the model on a stored track and recording the outcome."""
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -7,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from classifier import queue
+from classifier import metrics, queue
 from classifier.models import Prediction, Track
 from classifier.services.spectrogram import spectrogram_png
 from classifier.services.webhooks import webhook_track_finished
@@ -33,8 +34,11 @@ def track_is_busy(track: Track) -> bool:
     return track.status in (Track.Status.QUEUED, Track.Status.PROCESSING) and track.updated_at > abandoned
 
 
-def track_mark_failed(*, track_id, reason: str) -> None:
+def track_mark_failed(*, track_id, reason: str, code: str = metrics.FAILURE_INTERNAL, model_version: str = "") -> None:
+    """Mark the track failed: `reason` is shown to the user, `code` (one of
+    metrics.FAILURE_REASONS) labels the failure in the metrics."""
     _set_status(track_id, Track.Status.FAILED, reason)
+    metrics.record_failure(code, model_version)
     webhook_track_finished(track_id=track_id)
 
 
@@ -50,13 +54,16 @@ def track_classify(*, track_id) -> Track | None:
         return None
     _set_status(track.pk, Track.Status.PROCESSING)
 
+    started = time.perf_counter()
     model = classifier()
     path = track.file.path
     try:
         result = model.predict(path)
         png = spectrogram_png(model.spectrogram(path))
     except AudioError as err:
-        track_mark_failed(track_id=track.pk, reason=f"The audio could not be decoded: {err}")
+        track_mark_failed(track_id=track.pk, reason=f"The audio could not be decoded: {err}",
+                          code=metrics.FAILURE_UNDECODABLE, model_version=getattr(model, "version", ""))
+        metrics.CLASSIFICATION_SECONDS.observe(time.perf_counter() - started)
         return Track.objects.get(pk=track.pk)
 
     old_spectrogram = track.spectrogram.name
@@ -69,6 +76,8 @@ def track_classify(*, track_id) -> Track | None:
         raise
     if old_spectrogram and old_spectrogram != track.spectrogram.name:
         track.spectrogram.storage.delete(old_spectrogram)
+    metrics.CLASSIFICATION_SECONDS.observe(time.perf_counter() - started)
+    metrics.record_classification("done", result.model_version)
     webhook_track_finished(track_id=track.pk)
     return track
 
@@ -111,7 +120,8 @@ def _send_to_worker(track_id) -> None:
         # Broker down: the upload itself is safe, so say so on the track instead of leaving it
         # "queued" with no job behind it; "Classify again" works once the broker is back.
         logger.exception("could not queue track %s", track_id)
-        track_mark_failed(track_id=track_id, reason="The task queue could not be reached; classify it again later.")
+        track_mark_failed(track_id=track_id, reason="The task queue could not be reached; classify it again later.",
+                          code=metrics.FAILURE_BROKER_DOWN)
 
 
 def track_reclassify(*, track: Track) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 
+from classifier import metrics
 from classifier.models import Track
 from classifier.services.classification import track_queue_classification
 from ml.inference import AudioError, probe_audio
@@ -137,4 +138,5 @@ def track_upload(*, owner, upload) -> UploadOutcome:
     except BaseException:
         track.file.delete(save=False)  # no row points at it: do not leave it in media/
         raise
+    metrics.UPLOAD_BYTES.inc(upload.size)
     return UploadOutcome(track, created=True)
