@@ -78,11 +78,6 @@ def window_logits(model: GenreFusion, outputs: dict[str, np.ndarray]) -> torch.T
     return model.classify({k: torch.from_numpy(v) for k, v in outputs.items()}).float()
 
 
-def clip_probabilities(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """A clip's genre probabilities: the mean of its windows' softmaxes, as inference computes them."""
-    return torch.softmax(logits / temperature, dim=1).mean(dim=0)
-
-
 def train_view(recipe: dict, seed: int) -> dict:
     """The bank view a recipe trains on: dense crops and their recording-chain variants."""
     return {"kind": "train", "hop_s": recipe.get("hop_s", 3.0), "copies": recipe.get("copies", 1),

@@ -18,6 +18,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .calibration import clip_probs
 from .sources import Clip
 
 Outputs = dict[str, np.ndarray]  # one clip's backbone outputs per window
@@ -57,10 +58,6 @@ def by_source(clips: list[Clip], predicted: list[str], labels: list[str]) -> dic
     return out
 
 
-def mean_softmax(window_logits: np.ndarray | torch.Tensor) -> np.ndarray:
-    return torch.softmax(torch.as_tensor(window_logits).float(), dim=1).mean(dim=0).numpy()
-
-
 def zero_shot_tag_logits(tags: list[str], genre_tags: dict[str, list[str]], labels: list[str]) -> np.ndarray:
     """(labels, tags) averaging matrix: a genre's score is the mean logit of its tags; a genre without
     tags gets a very low score, so it is never predicted (it has no zero-shot evidence)."""
@@ -87,12 +84,12 @@ class Baselines:
 
     def zero_shot_audioset(self, out: Outputs) -> np.ndarray:
         with torch.no_grad():
-            return mean_softmax(self.model.prior(torch.from_numpy(out["audioset"])))
+            return clip_probs([self.model.prior(torch.from_numpy(out["audioset"]))], 1.0)[0].numpy()
 
     def zero_shot_tags(self, out: Outputs) -> np.ndarray:
         logits = out["tags"] @ self.tag_matrix.T
         logits[:, self.no_tags] = -1e4
-        return mean_softmax(logits)
+        return clip_probs([torch.from_numpy(logits)], 1.0)[0].numpy()
 
     def fit_probe(self, outputs: list[Outputs], y: list[int]):
         X = np.concatenate([self._probe_x(o) for o in outputs])
