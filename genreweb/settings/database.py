@@ -1,0 +1,20 @@
+"""Database (SQLite by default, PostgreSQL via DATABASE_URL) and cache."""
+from .environment import VAR_DIR, check_scheme, env
+
+_DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+# Only engines whose driver requirements.txt installs; anything else would fail at the first query.
+check_scheme("DATABASE_URL", _DATABASE_URL, {"sqlite", "postgres", "postgresql", "pgsql"},
+             "postgres://user:password@127.0.0.1:5432/genreweb")
+DATABASES = {"default": env.db_url_config(_DATABASE_URL)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The web process and the worker write concurrently; wait for the lock instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The API throttle counters live in the cache. Per process by default; set CACHE_URL (e.g.
+# redis://host:6379/1, a Redis database apart from the broker's) so that several web
+# processes share one count.
+_CACHE_URL = env.str("CACHE_URL", default="") or "locmemcache://"
+check_scheme("CACHE_URL", _CACHE_URL, {"locmemcache", "redis", "rediss"}, "redis://127.0.0.1:6379/1")
+CACHES = {"default": env.cache_url_config(_CACHE_URL)}

@@ -1,0 +1,24 @@
+"""HTTPS, cookies, CSRF and response headers. The HTTPS settings default to on in the
+production profile (production.py) and off otherwise; each can still be set on its own."""
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .environment import env, env_bool
+
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS entry {_origin!r} needs its scheme, e.g. https://{_origin}")
+
+# HTTPS behind a reverse proxy (all off by default so the plain-HTTP one-command setup works).
+# SECURE_PROXY_SSL_HEADER names the header the proxy sets, optionally with its value:
+# "X-Forwarded-Proto" (value https) or "X-Forwarded-Proto=https".
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=False)
+if _proxy_header := env.str("SECURE_PROXY_SSL_HEADER", default="").strip():
+    _header, _, _value = _proxy_header.partition("=")
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _header.strip()):
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER={_proxy_header!r} must be a header name such as X-Forwarded-Proto.")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip() or "https")
