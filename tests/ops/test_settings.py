@@ -2,6 +2,7 @@
 because settings are read once per process."""
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ print(json.dumps({
     "device": settings.INFERENCE_DEVICE, "queue": settings.CELERY_TASK_DEFAULT_QUEUE,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT, "session_secure": settings.SESSION_COOKIE_SECURE,
     "proxy_header": getattr(settings, "SECURE_PROXY_SSL_HEADER", None),
-    "cache": settings.CACHES["default"],
+    "cache": settings.CACHES["default"], "csrf_secure": settings.CSRF_COOKIE_SECURE,
+    "hsts": [settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD],
 }))
 """
 
@@ -36,7 +38,10 @@ SETTINGS_VARS = [
     "SECURE_PROXY_SSL_HEADER", "API_PAGE_SIZE", "API_THROTTLE_RATE", "API_UPLOAD_THROTTLE_RATE",
     "API_LOGIN_THROTTLE_RATE", "WEBHOOK_TIMEOUT", "WEBHOOK_MAX_RETRIES", "WEBHOOK_RETRY_BACKOFF",
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS", "METRICS_ENABLED", "METRICS_TOKEN", "GENREWEB_ENV",
+    "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
 ]
+# What a production instance is given.
+PRODUCTION = {"GENREWEB_ENV": "production", "ALLOWED_HOSTS": "genre.example.org", "SECRET_KEY": secrets.token_urlsafe(50)}
 
 
 def run_settings(tmp_path, **env):
@@ -68,6 +73,7 @@ def test_no_environment_means_sqlite_and_filesystem_broker(tmp_path):
     assert s["queue"] == "genreweb"
     assert s["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
     assert s["ssl_redirect"] is False and s["proxy_header"] is None
+    assert s["session_secure"] is False and s["csrf_secure"] is False and s["hsts"] == [0, False, False]
     # The generated secret key is kept private in var/ and reused by the next process.
     key_file = tmp_path / "var" / "secret_key"
     assert key_file.stat().st_mode & 0o077 == 0
@@ -129,6 +135,8 @@ def test_valid_values_are_used(tmp_path):
         ("API_PAGE_SIZE", "fifty", "API_PAGE_SIZE='fifty' is not a whole number"),
         ("API_THROTTLE_RATE", "lots", "API_THROTTLE_RATE='lots' must look like 1200/hour"),
         ("WEBHOOK_TIMEOUT", "soon", "WEBHOOK_TIMEOUT='soon' is not a number"),
+        ("GENREWEB_ENV", "staging", "GENREWEB_ENV='staging' must be development or production"),
+        ("SECURE_HSTS_SECONDS", "-1", "SECURE_HSTS_SECONDS=-1 must be at least 0"),
     ],
 )
 def test_bad_values_fail_at_start_up_with_a_clear_message(tmp_path, name, value, message):
@@ -148,3 +156,52 @@ def test_processes_starting_together_share_one_generated_secret_key(tmp_path):
     keys = {p.communicate(timeout=120)[0].strip() for p in processes}
     assert len(keys) == 1 and len(keys.pop()) >= 50
     assert [f.name for f in (tmp_path / "var").iterdir() if "secret" in f.name] == ["secret_key"]
+
+
+def deploy_check(tmp_path, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    clean.update(DJANGO_SETTINGS_MODULE="genreweb.settings", GENREWEB_VAR_DIR=str(tmp_path / "var"), **env)
+    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                          env=clean, capture_output=True, text=True, timeout=120)
+
+
+def test_production_profile_passes_the_deploy_check_without_warnings(tmp_path):
+    result = deploy_check(tmp_path, **PRODUCTION)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output
+    assert "WARNING" not in output and "security.W" not in output
+
+
+def test_the_deploy_check_does_flag_the_development_defaults(tmp_path):
+    # The same check on the plain-HTTP defaults: it does see what the profile turns on.
+    result = deploy_check(tmp_path, SECRET_KEY=PRODUCTION["SECRET_KEY"], ALLOWED_HOSTS="genre.example.org")
+    assert result.returncode != 0
+    for code in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert code in result.stderr
+
+
+def test_production_profile_turns_on_https_protections(tmp_path):
+    s = load(tmp_path, **PRODUCTION)
+    assert s["debug"] is False
+    assert s["ssl_redirect"] is True and s["session_secure"] is True and s["csrf_secure"] is True
+    assert s["hsts"] == [31536000, True, True]
+    # Each stays adjustable, e.g. HSTS without subdomains for a host that shares its domain.
+    s = load(tmp_path, **PRODUCTION, SECURE_HSTS_INCLUDE_SUBDOMAINS="false", SECURE_HSTS_SECONDS="3600")
+    assert s["hsts"] == [3600, False, True]
+
+
+@pytest.mark.parametrize(
+    "drop, extra, message",
+    [
+        ("SECRET_KEY", {}, "GENREWEB_ENV=production needs SECRET_KEY set"),
+        ("ALLOWED_HOSTS", {}, "GENREWEB_ENV=production needs ALLOWED_HOSTS set"),
+        (None, {"DEBUG": "true"}, "GENREWEB_ENV=production runs with DEBUG off"),
+    ],
+)
+def test_production_profile_refuses_to_start_without_what_it_needs(tmp_path, drop, extra, message):
+    env = {k: v for k, v in PRODUCTION.items() if k != drop} | extra
+    result = run_settings(tmp_path, **env)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:") and message in last_line, result.stderr
