@@ -1,10 +1,12 @@
 """HTTP helpers shared by the HTML views and the API."""
 import mimetypes
-import os
 import re
 
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
+
+from classifier.services.storage import file_chunks
 
 # Browsers need the real type to play a file; keyed by Track.format (found from the content).
 AUDIO_CONTENT_TYPES = {
@@ -18,23 +20,17 @@ AUDIO_CONTENT_TYPES = {
     "AIFF": "audio/aiff",
 }
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_CHUNK = 64 * 1024
 
 
-def _read(file, length):
-    with file:
-        while length > 0:
-            chunk = file.read(min(_CHUNK, length))
-            if not chunk:
-                break
-            length -= len(chunk)
-            yield chunk
+def ranged_file_response(request, file: FieldFile, *, filename=None, content_type=None):
+    """Stream a stored file with HTTP Range support (one range), so audio players can seek.
 
-
-def ranged_file_response(request, path, *, filename=None, content_type=None):
-    """Stream a file with HTTP Range support (one range), so audio players can seek."""
-    size = os.path.getsize(path)
-    content_type = content_type or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+    Whatever the storage (local folder or S3 bucket), the bytes go through this view: media
+    stay private behind the owner check and the bucket never needs to be reachable by browsers
+    (a presigned URL would be a bearer link to anyone holding it until it expires). Raises
+    FileNotFoundError when the file is gone."""
+    size = file.storage.size(file.name)
+    content_type = content_type or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     start, end = 0, size - 1
     status = 200
     # Only single byte ranges are supported; any other form is ignored (RFC 9110 allows that)
@@ -52,9 +48,7 @@ def ranged_file_response(request, path, *, filename=None, content_type=None):
             response["Content-Range"] = f"bytes */{size}"
             return response
         status = 206
-    file = open(path, "rb")
-    file.seek(start)
-    response = StreamingHttpResponse(_read(file, end - start + 1), status=status, content_type=content_type)
+    response = StreamingHttpResponse(file_chunks(file, start, end), status=status, content_type=content_type)
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     if status == 206:
@@ -68,9 +62,22 @@ def track_audio_response(request, track):
     """The track's stored audio, seekable, typed by its probed format. Raises Http404 if the
     file is gone."""
     try:
-        response = ranged_file_response(request, track.file.path, filename=track.original_name,
+        response = ranged_file_response(request, track.file, filename=track.original_name,
                                         content_type=AUDIO_CONTENT_TYPES.get(track.format))
     except FileNotFoundError:
         raise Http404("No such file.") from None
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def cover_response(field):
+    """A stored cover thumbnail (JPEG, small: no ranges); Http404 when there is none or it is gone."""
+    if not field:
+        raise Http404("This track has no cover.")
+    try:
+        handle = field.open("rb")
+    except OSError:  # FileNotFoundError, or an object store's own read error
+        raise Http404("The cover file is missing.") from None
+    response = FileResponse(handle, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response

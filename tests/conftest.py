@@ -122,8 +122,9 @@ class Worker:
                 self.process.wait()
 
 
-def start_worker(media_dir) -> Worker:
-    """Start a worker against the (already created) test database and wait until it is ready."""
+def start_worker(media_dir, *, extra_env=None, queue=None) -> Worker:
+    """Start a worker against the (already created) test database and wait until it is ready.
+    `extra_env` adds variables (e.g. a storage of its own); `queue` replaces CELERY_TASK_DEFAULT_QUEUE."""
     from django.db import connection
 
     env = {
@@ -131,10 +132,11 @@ def start_worker(media_dir) -> Worker:
         "DATABASE_URL": _database_url(connection.settings_dict),
         "MEDIA_ROOT": str(media_dir),
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     cmd = [sys.executable, "-m", "celery", "-A", "genreweb", "worker", "--loglevel=INFO",
            "--concurrency=1", "--pool=prefork", "--without-gossip", "--without-mingle",
-           "-Q", django_settings.CELERY_TASK_DEFAULT_QUEUE]
+           "-Q", queue or django_settings.CELERY_TASK_DEFAULT_QUEUE]
     process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
     worker = Worker(process)

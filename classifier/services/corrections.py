@@ -1,7 +1,6 @@
 """The user's own genre for a track, kept beside (never instead of) the model's prediction."""
 import csv
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -9,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from classifier.models import Track
 from classifier.selectors import installed_labels
+from classifier.services.storage import copy_to
 
 
 def genre_choices(*, track: Track | None = None) -> list[str]:
@@ -29,6 +29,16 @@ def track_set_genre(*, track: Track, genre: str) -> Track:
     return track
 
 
+def _hard_link(file, target: Path) -> bool:
+    """Hard-link a file of a local storage to `target`; False where that cannot be done
+    (object storage, another file system), and the caller copies instead."""
+    try:
+        os.link(file.storage.path(file.name), target)
+    except (NotImplementedError, OSError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class CorrectionsExport:
     csv_path: Path
@@ -39,8 +49,9 @@ def corrections_export(*, user, out_dir, link: bool = False) -> CorrectionsExpor
     """Write `out_dir/labels.csv` (columns file,genre, paths relative to the CSV, the format
     ml.sources.read_clips reads) and the audio of every track the user gave a genre to.
 
-    `link` hard-links the audio instead of copying it (same file system only), falling back
-    to a copy where that is impossible.
+    The audio is read through the storage API, so object storage works too. `link` hard-links
+    it instead of copying where the storage is a local folder on the same file system, falling
+    back to a copy where that is impossible.
     """
     out_dir = Path(out_dir)
     audio_dir = out_dir / "audio"
@@ -52,20 +63,18 @@ def corrections_export(*, user, out_dir, link: bool = False) -> CorrectionsExpor
         writer = csv.writer(fh)
         writer.writerow(["file", "genre"])
         for track in tracks.iterator():
-            source = Path(track.file.path)
-            if not source.is_file():
-                continue
             # The track id keeps names unique; the original suffix keeps the format recognisable.
-            target = audio_dir / f"{track.pk}{PurePath(track.original_name).suffix.lower() or source.suffix}"
+            suffix = PurePath(track.original_name).suffix.lower() or PurePath(track.file.name).suffix
+            target = audio_dir / f"{track.pk}{suffix}"
             if target.exists():
                 target.unlink()
-            if link:
-                try:
-                    os.link(source, target)
-                except OSError:
-                    shutil.copyfile(source, target)
-            else:
-                shutil.copyfile(source, target)
+            try:
+                if not (link and _hard_link(track.file, target)):
+                    with target.open("wb") as out:
+                        copy_to(track.file, out)
+            except FileNotFoundError:  # gone from storage (check_media reports it): skip it
+                target.unlink(missing_ok=True)
+                continue
             writer.writerow([target.relative_to(out_dir).as_posix(), track.user_genre])
             count += 1
     return CorrectionsExport(csv_path=csv_path, rows=count)

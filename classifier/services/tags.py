@@ -1,7 +1,6 @@
 """A downloadable copy of a track with its genre written into the file's own tags."""
 import logging
 import os
-import shutil
 import tempfile
 from pathlib import PurePath
 
@@ -10,6 +9,7 @@ from mutagen.id3 import ID3, TCON
 from mutagen.mp4 import MP4Tags
 
 from classifier.models import Track
+from classifier.services.storage import copy_to
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,8 @@ def track_tagged_copy(*, track: Track):
     suffix = PurePath(track.file.name).suffix
     fd, path = tempfile.mkstemp(suffix=suffix, prefix="genreweb-")
     try:
-        with os.fdopen(fd, "wb") as out, track.file.open("rb") as source:
-            shutil.copyfileobj(source, out)
-        track.file.close()
+        with os.fdopen(fd, "wb") as out:
+            copy_to(track.file, out)
         if track.genre:
             try:
                 _write_genre(path, track.genre)

@@ -139,7 +139,7 @@ def _owner_file(request, field, **kwargs):
     if not field:
         raise Http404("No such file.")
     try:
-        response = ranged_file_response(request, field.path, **kwargs)
+        response = ranged_file_response(request, field, **kwargs)
     except FileNotFoundError:
         raise Http404("No such file.") from None
     response["Cache-Control"] = "private, max-age=3600"

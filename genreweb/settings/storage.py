@@ -1,7 +1,10 @@
-"""Static files, media files and upload limits."""
+"""Static files, media storage (a local folder or an S3-compatible bucket) and upload limits."""
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .environment import BASE_DIR, env, env_int
+from django.core.exceptions import ImproperlyConfigured
+
+from .environment import BASE_DIR, check_scheme, env, env_int
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -9,6 +12,58 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from static/ when collectstatic has not run (the one-command dev setup).
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+
+# --- Where uploads and spectrograms are kept ---------------------------------------------
+# The folder MEDIA_ROOT, unless an S3-compatible bucket (AWS S3, MinIO, Ceph, ...) is named:
+#   STORAGE_URL=s3://BUCKET[/PREFIX]?endpoint_url=http://minio:9000&region_name=us-east-1
+# or django-storages' own names: AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL, AWS_S3_REGION_NAME.
+# Keys come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or s3://KEY:SECRET@BUCKET). Web and
+# every worker need the same values. The bucket stays private: the app streams media itself.
+_S3_QUERY = {"endpoint_url", "region_name", "addressing_style"}
+
+
+def _s3_options(url: str) -> dict:
+    check_scheme("STORAGE_URL", url, {"s3"}, "s3://genreweb-media?endpoint_url=http://127.0.0.1:9000")
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"STORAGE_URL={url!r} names no bucket; use s3://BUCKET.")
+    query = dict(parse_qsl(parts.query))
+    if unknown := set(query) - _S3_QUERY:
+        raise ImproperlyConfigured(
+            f"STORAGE_URL has unknown options {', '.join(sorted(unknown))}; known: {', '.join(sorted(_S3_QUERY))}.")
+    options = {"bucket_name": parts.hostname, "location": parts.path.strip("/"), **query}
+    if parts.username:
+        options["access_key"], options["secret_key"] = unquote(parts.username), unquote(parts.password or "")
+    return options
+
+
+def _media_storage() -> dict:
+    url = env.str("STORAGE_URL", default="").strip()
+    bucket = env.str("AWS_STORAGE_BUCKET_NAME", default="").strip()
+    if not url and not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options = _s3_options(url) if url else {
+        "bucket_name": bucket,
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+    }
+    return {
+        "BACKEND": "classifier.storage_backends.MediaS3Storage",
+        "OPTIONS": {
+            **options,
+            # Names are random already; never overwrite, never publish (no public ACL).
+            "file_overwrite": False,
+            "default_acl": None,
+            # A file opened whole (storage.open) spools to disk past this, not to memory.
+            "max_memory_size": 8 * 1024 * 1024,
+        },
+    }
+
+
+STORAGES = {
+    "default": _media_storage(),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Uploads: the size limit is enforced while the body streams in (classifier.uploadhandlers).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", default=200) * 1024 * 1024
