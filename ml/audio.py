@@ -76,11 +76,74 @@ def _ffprobe_info(path: Path) -> AudioInfo:
                      int(stream.get("channels", 0)), float(duration))
 
 
+# MPEG audio frame headers (ISO 11172-3, 13818-3): enough to step from one frame to the next.
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+_MPEG_KBPS = {  # (MPEG-1?, layer) -> kbit/s for bitrate index 1..14
+    (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+MPEG_SEARCH_BYTES = 128 * 1024  # where the first frame may start after the ID3v2 tags
+MPEG_MIN_FRAMES = 4  # consecutive frames that make a stream MPEG audio (ffmpeg's probe asks as many)
+
+
+def _mpeg_frame_bytes(h: bytes) -> int:
+    """Length of the MPEG audio frame whose 4-byte header is ``h``; 0 if it is no valid header."""
+    version, layer_bits = (h[1] >> 3) & 3, (h[1] >> 1) & 3
+    kbps, rate, padding = h[2] >> 4, (h[2] >> 2) & 3, (h[2] >> 1) & 1
+    if (h[0] != 0xFF or h[1] & 0xE0 != 0xE0 or version == 1 or layer_bits == 0 or kbps in (0, 15)
+            or rate == 3 or h[3] & 3 == 2):
+        return 0
+    layer, mpeg1 = 4 - layer_bits, version == 3
+    bitrate, rate = _MPEG_KBPS[mpeg1, layer][kbps - 1] * 1000, _MPEG_RATES[version][rate]
+    if layer == 1:
+        return (12 * bitrate // rate + padding) * 4
+    return (144 if mpeg1 or layer == 2 else 72) * bitrate // rate + padding
+
+
+def _has_mpeg_frames(path: Path) -> bool:
+    """True when MPEG audio frames follow one another near the start of the file (after its
+    ID3v2 tags). libsndfile's mp3 decoder resyncs through anything, so on its own it takes a
+    program or random bytes named .mp3 for a few seconds of noise."""
+    with open(path, "rb") as f:
+        start = 0
+        while True:  # ID3v2 tags, possibly several: 10-byte header, syncsafe size, optional footer
+            f.seek(start)
+            head = f.read(10)
+            if len(head) < 10 or head[:3] != b"ID3":
+                break
+            size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9] & 0x7F
+            start += 10 + size + (10 if head[5] & 0x10 else 0)
+        f.seek(start)
+        data = f.read(MPEG_SEARCH_BYTES + MPEG_MIN_FRAMES * 2048)  # frames are under 2 KB
+        whole = not f.read(1)
+    at = data.find(b"\xff")
+    while 0 <= at < MPEG_SEARCH_BYTES:
+        # A stream keeps its MPEG version, layer and sample rate from frame to frame; bytes that
+        # merely look like headers (runs of 0xFF in a program) do not.
+        same = (data[at + 1] & 0xFE, data[at + 2] & 0x0C) if at + 2 < len(data) else None
+        pos, frames = at, 0
+        while (pos + 4 <= len(data) and (data[pos + 1] & 0xFE, data[pos + 2] & 0x0C) == same
+               and (length := _mpeg_frame_bytes(data[pos:pos + 4]))):
+            pos, frames = pos + length, frames + 1
+            if frames >= MPEG_MIN_FRAMES:
+                return True
+        if frames > 1 and whole and pos == len(data):  # a very short file, frames up to its end
+            return True
+        at = data.find(b"\xff", at + 1)
+    return False
+
+
 def probe_audio(path) -> AudioInfo:
     """Header-only check: format, sample rate, channels, duration. Raises AudioError."""
     path = Path(path)
     _check_file(path)
     info = _soundfile_info(path) or _ffprobe_info(path)
+    if info.format == "MP3" and not _has_mpeg_frames(path):
+        raise AudioError("not a recognised audio file (no MP3 frames in it)")
     if info.sample_rate <= 0 or info.channels <= 0:
         raise AudioError("the file contains no audio stream")
     if info.duration <= 0:
