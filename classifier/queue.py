@@ -8,6 +8,7 @@ Jobs carry ids only. Waiting for the commit and handling a broker that is down s
 callers; these functions raise whatever the broker raises.
 """
 from celery import current_app  # the project's app, bound when Django loaded genreweb
+from django.conf import settings
 
 CLASSIFY_TRACK = "classifier.classify_track"
 DELIVER_WEBHOOK = "classifier.deliver_webhook"
@@ -20,11 +21,21 @@ def default_queue() -> str:
     return current_app.conf.task_default_queue
 
 
-def _send(name: str, *args) -> None:
+def classify_queue() -> str:
+    """Where classification jobs go: CLASSIFY_QUEUE (a GPU worker's `gpu` queue), else the default."""
+    return settings.CLASSIFY_QUEUE or default_queue()
+
+
+def worker_queues() -> list[str]:
+    """Every queue a worker that does all the work (runapp, one-machine setups) consumes."""
+    return list(dict.fromkeys([default_queue(), classify_queue()]))
+
+
+def _send(name: str, *args, queue: str | None = None) -> None:
     current_app.send_task(
         name,
         args=list(args),
-        queue=default_queue(),
+        queue=queue or default_queue(),
         # As Task.delay would: results live in the database, not in Celery's result store.
         ignore_result=current_app.conf.task_ignore_result,
     )
@@ -32,7 +43,7 @@ def _send(name: str, *args) -> None:
 
 def queue_classification(track_id) -> None:
     """Send one track to the worker for classification."""
-    _send(CLASSIFY_TRACK, str(track_id))
+    _send(CLASSIFY_TRACK, str(track_id), queue=classify_queue())
 
 
 def queue_webhook_delivery(delivery_id: int) -> None:

@@ -8,7 +8,13 @@ from django.db import DatabaseError
 
 from classifier import metrics
 from classifier.queue import CLASSIFY_TRACK, DELIVER_WEBHOOK
-from classifier.services.classification import track_classify, track_mark_failed
+from classifier.services.classification import (
+    classify_batch_size,
+    track_mark_failed,
+    tracks_claim_queued,
+    tracks_classify,
+    tracks_release,
+)
 from classifier.services.webhooks import WebhookRetry, webhook_deliver
 
 logger = logging.getLogger(__name__)
@@ -28,7 +34,7 @@ TRANSIENT_ERRORS = (DatabaseError, OSError, MemoryError)
 )
 def classify_track(self, track_id: str) -> None:
     try:
-        track_classify(track_id=track_id)
+        _classify_leading_a_batch(self, track_id)
     except SoftTimeLimitExceeded:
         logger.warning("classification of track %s hit the time limit", track_id)
         track_mark_failed(track_id=track_id,
@@ -46,6 +52,23 @@ def classify_track(self, track_id: str) -> None:
         track_mark_failed(track_id=track_id, reason=f"Internal error while classifying ({type(exc).__name__}).",
                           code=metrics.FAILURE_INTERNAL)
         raise
+
+
+def _classify_leading_a_batch(task, track_id: str) -> None:
+    """Classify this job's track together with other queued tracks it claims, in one model call
+    (classifier.services.classification explains the design). A retried job runs alone: its
+    track failed before and should not hold others up. Batch tracks whose outcome could not be
+    recorded, and all of them if the batch as a whole fails, go back to the queue with jobs of
+    their own; this job's own track's error is raised for the retry handling above."""
+    mates = [] if task.request.retries else tracks_claim_queued(exclude=track_id, limit=classify_batch_size() - 1)
+    try:
+        errors = tracks_classify(track_ids=[track_id, *mates])
+    except BaseException:
+        tracks_release(track_ids=mates)
+        raise
+    tracks_release(track_ids=[pk for pk in mates if str(pk) in errors])
+    if str(track_id) in errors:
+        raise errors[str(track_id)]
 
 
 @shared_task(name=DELIVER_WEBHOOK, bind=True, acks_late=True, max_retries=None)

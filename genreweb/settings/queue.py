@@ -51,3 +51,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One classification may take this long before it is stopped and the track marked failed;
 # far above the seconds a 3-hour track needs, far below the broker's redelivery timeout.
 CLASSIFY_TIME_LIMIT = env_int("CLASSIFY_TIME_LIMIT", default=600)
+# Tracks per model call in the worker (decoded in threads, windows stacked into one batch);
+# 0 = by device: 8 on a GPU, 4 on the CPU.
+CLASSIFY_BATCH_SIZE = env_int("CLASSIFY_BATCH_SIZE", default=0, minimum=0)
+# Queue for classification jobs. Empty: CELERY_QUEUE, which every worker consumes. On a GPU
+# machine e.g. "gpu", consumed by one worker with -Q gpu --concurrency 1 (see README).
+CLASSIFY_QUEUE = env.str("CLASSIFY_QUEUE", default="").strip()

@@ -14,14 +14,14 @@ pytestmark = pytest.mark.django_db
 
 
 def record_predictions(monkeypatch, model, **changes):
-    """Let the real model predict, apply `changes` to its Prediction, and keep each one returned."""
-    said, predict = [], model.predict
+    """Let the real model predict, apply `changes` to its Predictions, and keep each one returned."""
+    said, predict_many = [], model.predict_many
 
-    def recording(path):
-        said.append(dataclasses.replace(predict(path), **changes))
-        return said[-1]
+    def recording(paths, **kwargs):
+        said.extend(dataclasses.replace(p, **changes) for p in predict_many(paths, **kwargs))
+        return said[-len(paths):]
 
-    monkeypatch.setattr(model, "predict", recording)
+    monkeypatch.setattr(model, "predict_many", recording)
     return said
 
 

@@ -68,10 +68,10 @@ def test_a_broker_that_cannot_be_reached_fails_the_track_with_a_reason(
 def test_a_classification_over_the_time_limit_fails_the_track(user, audio_file, monkeypatch):
     track = upload(user, audio_file("slow.wav", seconds=1)).track
 
-    def too_slow(*, track_id):
+    def too_slow(*, track_ids):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(tasks, "track_classify", too_slow)
+    monkeypatch.setattr(tasks, "tracks_classify", too_slow)
     tasks.classify_track.apply(args=[str(track.pk)])
     track.refresh_from_db()
     assert track.status == Track.Status.FAILED
@@ -86,9 +86,11 @@ def test_a_track_deleted_during_classification_leaves_no_spectrogram(
     real = classification.classifier()
 
     class DeletesTheTrackFirst:
-        def predict(self, path):
+        version, device = real.version, real.device
+
+        def predict_many(self, paths, **kwargs):
             Track.objects.filter(pk=track.pk).delete()
-            return real.predict(path)
+            return real.predict_many(paths, **kwargs)
 
         def spectrogram(self, path):
             return real.spectrogram(path)
