@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from classifier import metrics, queue
 from classifier.models import Prediction, Track
+from classifier.services.media import MISSING_AUDIO_REASON
 from classifier.services.spectrogram import spectrogram_png
 from classifier.services.storage import open_for_decoding
 from classifier.services.webhooks import webhook_track_finished
@@ -129,7 +130,10 @@ def tracks_classify(*, track_ids) -> dict:
         for track in tracks:
             try:
                 paths[track.pk] = stack.enter_context(open_for_decoding(track))
-            except Exception as err:  # gone from storage, unreadable: this track only
+            except FileNotFoundError:  # gone from storage: no retry brings it back
+                track_mark_failed(track_id=track.pk, reason=MISSING_AUDIO_REASON, code=metrics.FAILURE_UNDECODABLE,
+                                  model_version=getattr(model, "version", ""))
+            except Exception as err:  # storage unreachable, disk full: this track only, retried
                 errors[str(track.pk)] = err
         ready = [t for t in tracks if t.pk in paths]
         workers = max(1, min(len(ready), os.cpu_count() or 1))

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from classifier.models import Track
+from classifier.services.classification import tracks_classify
 from classifier.services.media import MISSING_AUDIO_REASON, media_audit, media_fix
 from classifier.services.storage import file_chunks, open_for_decoding
 from classifier.services.tracks import track_delete
@@ -147,3 +148,12 @@ def test_no_temporary_copies_are_left_behind(s3_track, tmp_path, settings):
     with open_for_decoding(track) as path:
         assert path.parent == Path(settings.FILE_UPLOAD_TEMP_DIR)
     assert os.listdir(settings.FILE_UPLOAD_TEMP_DIR) == []
+
+
+def test_classifying_a_track_whose_object_is_gone_fails_it_with_a_reason_at_once(s3_media, s3_track):
+    track, _ = s3_track
+    Track.objects.filter(pk=track.pk).update(status=Track.Status.QUEUED)
+    s3_media.client.delete_object(Bucket=s3_media.name, Key=track.file.name)
+    assert tracks_classify(track_ids=[track.pk]) == {}  # nothing handed back for a retry
+    track.refresh_from_db()
+    assert track.status == Track.Status.FAILED and track.failure_reason == MISSING_AUDIO_REASON
