@@ -1,19 +1,22 @@
 """Webhooks: signed POSTs to the owner's URLs when a track is done or failed.
 
 Deliveries are recorded first and sent by the `classifier.deliver_webhook` task, never from
-a web request; each attempt (status or network error) is kept on the WebhookDelivery.
+a web request; each attempt (status or network error, the start of the answer) is kept on the
+WebhookDelivery. A delivery connects only to addresses it has just checked (no second DNS
+lookup, no redirects, no proxies) and reads at most WEBHOOK_RESPONSE_MAX_BYTES of the answer.
 """
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import secrets
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -40,21 +43,56 @@ def webhook_signature(*, secret: str, timestamp: int, body: str) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
 
 
-def _check_destination(url: str) -> None:
-    """Refuse hosts that resolve to a non-public address (loopback, private, link-local, ...),
-    unless WEBHOOK_ALLOW_PRIVATE_NETWORKS: webhooks must not reach into the server's network.
-    Checked when a webhook is saved and again before each delivery (DNS can change)."""
-    if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
-        return
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0].split("%")[0] for info in socket.getaddrinfo(host, None)}
-    except (socket.gaierror, UnicodeError):
-        return  # unresolvable: nothing can be reached; the delivery fails and is retried
-    for address in sorted(addresses):
-        if not ipaddress.ip_address(address).is_global:
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix: the last 32 bits are IPv4
+
+
+def address_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True for an address on the public internet: not loopback, private, link-local, multicast,
+    reserved or unspecified. IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4, NAT64)
+    are judged by that address too, or ::ffff:127.0.0.1 would be a way in."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return address_is_public(address.ipv4_mapped)
+        inner = address.sixtofour or (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+                                      if address in _NAT64 else None)
+        if inner is not None and not address_is_public(inner):
+            return False
+    # is_global is False for every special-purpose range except multicast's global scopes.
+    return address.is_global and not address.is_multicast
+
+
+def _allowed(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])  # drop an IPv6 zone ("fe80::1%eth0")
+    if settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS or address_is_public(ip):
+        return True
+    networks = (ipaddress.ip_network(net) for net in settings.WEBHOOK_ALLOWED_NETWORKS)
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to, in the resolver's order. Raises OSError/UnicodeError."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _refuse_internal(host: str, addresses: list[str]) -> None:
+    """Refuse a host if any of its addresses is not public (unless WEBHOOK_ALLOW_PRIVATE_NETWORKS
+    or WEBHOOK_ALLOWED_NETWORKS lets it through): webhooks must not reach into the server's network."""
+    for address in addresses:
+        if not _allowed(address):
             raise ValidationError(f"{host} is a private or local address ({address}); "
                                   "webhooks can only be sent to public hosts.")
+
+
+def _check_destination(url: str) -> None:
+    """The check when a webhook is saved. Deliveries check again, on the very addresses they
+    connect to (DNS can change in between; see _post)."""
+    parts = urlsplit(url)
+    try:
+        addresses = _resolve(parts.hostname or "", parts.port or 0)
+    except (OSError, UnicodeError, ValueError):
+        return  # unresolvable now: deliveries resolve again, and fail and retry until it resolves
+    _refuse_internal(parts.hostname, addresses)
 
 
 def _clean(url: str, description: str) -> tuple[str, str]:
@@ -143,24 +181,104 @@ def webhook_track_finished(*, track_id) -> None:
         logger.exception("could not queue webhooks for track %s", track_id)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect would turn the POST into a GET without the body; report it as the answer instead.
-    def redirect_request(self, *args, **kwargs):
-        return None
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to `pinned`, addresses resolved and checked just before, instead of looking the
+    host name up again: a second lookup could answer 127.0.0.1 (DNS rebinding). The Host header
+    (and, for HTTPS, SNI and the certificate check) still use the name."""
+
+    pinned: list[str] = []
+
+    def connect(self):
+        error = OSError(f"no address to connect to for {self.host}")
+        for address in self.pinned:
+            try:
+                self.sock = socket.create_connection((address, self.port), self.timeout, self.source_address)
+                break
+            except OSError as err:
+                error = err
+        else:
+            raise error
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection, _PinnedHTTPConnection):
+    # HTTPSConnection.connect() calls super().connect(), which the MRO makes the pinned one,
+    # then wraps the socket with server_hostname=self.host: certificates are checked for the name.
+    pass
 
 
-def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+@dataclass(frozen=True)
+class _Answer:
+    status: int | None
+    error: str = ""
+    response: str = ""  # the start of the receiver's body, at most WEBHOOK_RESPONSE_MAX_BYTES
+    truncated: bool = False
+
+
+def _read_capped(response, deadline: float, sock) -> tuple[bytes, bool]:
+    """At most WEBHOOK_RESPONSE_MAX_BYTES of the body, within the deadline: a receiver that
+    streams forever (or a byte a minute) cannot hold the worker."""
+    cap = settings.WEBHOOK_RESPONSE_MAX_BYTES
+    data = b""
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as err:
-        return err.code, f"HTTP {err.code}"
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        return None, str(getattr(err, "reason", err))[:500]
+        while len(data) <= cap:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return data[:cap], True
+            sock.settimeout(remaining)
+            # read1: one recv at a time, so the deadline is looked at between every two.
+            chunk = response.read1(min(16384, cap + 1 - len(data)))
+            if not chunk:
+                break
+            data += chunk
+    except (OSError, http.client.HTTPException):  # timed out or cut off: keep what came
+        return data[:cap], True
+    return data[:cap], len(data) > cap
+
+
+def _post(url: str, body: bytes, headers: dict) -> _Answer:
+    """POST without redirects, proxies or a second DNS lookup. Raises ValidationError when the
+    host resolves to an address webhooks may not reach."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    try:
+        port = parts.port or (443 if https else 80)
+        addresses = _resolve(host, port)
+    except (OSError, UnicodeError, ValueError) as err:
+        return _Answer(None, f"could not resolve {host}: {err}"[:500])
+    _refuse_internal(host, addresses)
+
+    deadline = time.monotonic() + settings.WEBHOOK_TIMEOUT
+    if https:
+        connection = _PinnedHTTPSConnection(host, port, timeout=settings.WEBHOOK_TIMEOUT,
+                                            context=ssl.create_default_context())
+    else:
+        connection = _PinnedHTTPConnection(host, port, timeout=settings.WEBHOOK_TIMEOUT)
+    connection.pinned = addresses
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    response = None
+    try:
+        connection.request("POST", target, body=body, headers=headers)
+        sock = connection.sock  # getresponse() lets go of it when the receiver closes after answering
+        response = connection.getresponse()
+        data, truncated = _read_capped(response, deadline, sock)
+    except (OSError, http.client.HTTPException) as err:
+        return _Answer(None, (str(err) or type(err).__name__)[:500])
+    finally:
+        # Also when the body was cut short: the rest is never read.
+        if response is not None:
+            response.close()
+        connection.close()
+    status = response.status
+    if 300 <= status < 400:
+        # A redirect would turn the POST into a GET without the body, and could point inside.
+        location = (response.getheader("Location") or "")[:200]
+        error = f"HTTP {status} redirect to {location or '(no Location)'} not followed; give the webhook its final URL."
+    else:
+        error = "" if 200 <= status < 300 else f"HTTP {status}"
+    # NUL cannot be stored in PostgreSQL's jsonb.
+    return _Answer(status, error, data.decode("utf-8", "replace").replace("\x00", ""), truncated)
 
 
 def webhook_deliver(*, delivery_id, final_attempt: bool = False) -> WebhookDelivery | None:
@@ -191,14 +309,14 @@ def webhook_deliver(*, delivery_id, final_attempt: bool = False) -> WebhookDeliv
     }
     started = time.monotonic()
     try:
-        _check_destination(webhook.url)
+        answer = _post(webhook.url, body.encode(), headers)
     except ValidationError as err:
-        status, error = None, err.messages[0]
+        answer = _Answer(None, err.messages[0])
         final_attempt = True  # not a passing fault: retrying cannot help
-    else:
-        status, error = _post(webhook.url, body.encode(), headers)
+    status, error = answer.status, answer.error
     attempt = {"at": timezone.now().isoformat(), "status": status, "error": error,
-               "ms": round((time.monotonic() - started) * 1000)}
+               "ms": round((time.monotonic() - started) * 1000),
+               "response": answer.response, "response_truncated": answer.truncated}
     delivery.attempts = [*delivery.attempts, attempt]
     retryable = status is None or status >= 500 or status == 429
     if status is not None and 200 <= status < 300:

@@ -1,5 +1,9 @@
 """The REST API (classifier.api), its OpenAPI schema, and webhooks."""
-from .environment import env_bool, env_float, env_int, env_rate
+import ipaddress
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .environment import env, env_bool, env_float, env_int, env_rate
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -50,3 +54,13 @@ WEBHOOK_RETRY_BACKOFF = env_float("WEBHOOK_RETRY_BACKOFF", default=30.0)
 # Off: a user cannot make the worker POST to loopback, private or link-local addresses (the
 # instance's own network). Turn on for a private instance whose receivers live on the LAN.
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+# Exceptions to that rule, as networks (comma-separated CIDRs, e.g. 10.0.0.7/32): a receiver on
+# the LAN without opening the whole private range (and, in tests, a loopback stand-in).
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+for _network in WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError as _err:
+        raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_err} (use CIDRs such as 10.0.0.7/32).") from None
+# How much of a receiver's answer is read and kept with each attempt (the rest is never read).
+WEBHOOK_RESPONSE_MAX_BYTES = env_int("WEBHOOK_RESPONSE_MAX_KB", default=4) * 1024

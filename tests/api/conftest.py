@@ -85,10 +85,10 @@ def assert_error(response, status, code=None):
 
 
 class Receiver:
-    """A tiny HTTP server on 127.0.0.1 that records each request and answers from `statuses`
-    (the last status repeats)."""
+    """A tiny HTTP server on 127.0.0.1 (or `host`) that records each request and answers from
+    `statuses` (the last status repeats), or by calling respond(handler) when given."""
 
-    def __init__(self, statuses=(200,)):
+    def __init__(self, statuses=(200,), host="127.0.0.1", port=0, respond=None):
         self.statuses = list(statuses)
         self.requests: list[dict] = []
         self.arrived = threading.Condition()
@@ -102,6 +102,9 @@ class Receiver:
                     # HTTPMessage: header names are looked up case-insensitively, as HTTP says.
                     receiver.requests.append({"path": self.path, "headers": self.headers, "body": body})
                     receiver.arrived.notify_all()
+                if respond is not None:
+                    respond(self)
+                    return
                 status = receiver.statuses[min(index, len(receiver.statuses) - 1)]
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -110,8 +113,9 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.port = self.server.server_port
+        self.url = f"http://{host}:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -127,11 +131,12 @@ class Receiver:
 
 @pytest.fixture
 def receiver():
-    """receiver(statuses=(200,)) → a running Receiver, stopped after the test."""
+    """receiver(statuses=(200,), host=..., port=..., respond=...) → a running Receiver, stopped
+    after the test."""
     made = []
 
-    def make(statuses=(200,)):
-        made.append(Receiver(statuses))
+    def make(statuses=(200,), **kwargs):
+        made.append(Receiver(statuses, **kwargs))
         return made[-1]
 
     yield make
