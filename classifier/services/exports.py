@@ -24,6 +24,15 @@ def library_export_rows(*, user):
         }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
+# tag text is anyone's, so such cells get a leading apostrophe and open as plain text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 class _Echo:
     """A file-like object whose write() hands back what it was given, for csv.writer."""
 
@@ -36,7 +45,7 @@ def library_csv_lines(*, user):
     yield writer.writerow(FIELDS)
     for row in library_export_rows(user=user):
         yield writer.writerow([
-            *(row[f] for f in FIELDS[:5]),
+            *(_cell(row[f]) for f in FIELDS[:5]),
             "" if row["confidence"] is None else row["confidence"],
             row["genre_source"],
             ";".join(row["top_tags"]),

@@ -115,6 +115,13 @@ def track_upload(*, owner, upload) -> UploadOutcome:
                 "too_long",
                 f"{name} is {info.duration / 60:.0f} minutes long; the limit is {settings.UPLOAD_MAX_MINUTES} minutes.",
             )
+        if info.duration < settings.UPLOAD_MIN_SECONDS:
+            # The model would hear the blip repeated over its whole window and name a genre for it.
+            raise UploadRejected(
+                "too_short",
+                f"{name} is only {info.duration:.1f} seconds long; GenreWeb needs at least "
+                f"{settings.UPLOAD_MIN_SECONDS:g} seconds of audio to tell its genre.",
+            )
         tags = _read_tags(path)
 
     track = Track(

@@ -4,7 +4,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .environment import BASE_DIR, check_scheme, env, env_int
+from .environment import BASE_DIR, check_scheme, env, env_float, env_int
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -69,6 +69,8 @@ STORAGES = {
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", default=200) * 1024 * 1024
 # Bytes do not bound decoding time (a small file can hold hours of quiet audio); this does.
 UPLOAD_MAX_MINUTES = env_int("UPLOAD_MAX_MINUTES", default=180)
+# Shorter clips are refused: a blip has no genre, and the model would still name one.
+UPLOAD_MIN_SECONDS = env_float("UPLOAD_MIN_SECONDS", default=0.5)
 FILE_UPLOAD_HANDLERS = [
     "classifier.uploadhandlers.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
