@@ -1,12 +1,13 @@
 """docker-compose.yml and the Dockerfile, checked by reading them (no Docker engine in CI)."""
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("migrate", "web", "worker")
+APP_SERVICES = ("migrate", "web", "worker", "gpu-worker")
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +50,10 @@ def test_commands(services):
 
 def test_web_and_worker_share_database_broker_secret_and_media(services):
     web, worker = services["web"]["environment"], services["worker"]["environment"]
-    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "MEDIA_ROOT"):
-        assert web[key] == worker[key] == services["migrate"]["environment"][key], key
+    gpu = services["gpu-worker"]["environment"]
+    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "MEDIA_ROOT", "STORAGE_URL",
+                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "CLASSIFY_QUEUE"):
+        assert web[key] == worker[key] == gpu[key] == services["migrate"]["environment"][key], key
     assert re.fullmatch(r"postgres://genreweb:.+@postgres:5432/genreweb", web["DATABASE_URL"])
     assert web["REDIS_URL"].startswith("redis://redis:6379/")
     # Throttle counts are shared through Redis, in a database apart from the queue's.
@@ -59,7 +62,7 @@ def test_web_and_worker_share_database_broker_secret_and_media(services):
     assert worker["INFERENCE_DEVICE"] in ("auto", "${INFERENCE_DEVICE:-auto}")
 
     media = f"media:{web['MEDIA_ROOT']}"
-    assert media in services["web"]["volumes"] and media in services["worker"]["volumes"]
+    assert all(media in services[name]["volumes"] for name in ("web", "worker", "gpu-worker"))
 
 
 def test_named_volumes_are_declared(compose, services):
@@ -88,12 +91,52 @@ def test_start_order_waits_for_healthy_services_and_migrations(services):
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
-def test_worker_reserves_an_nvidia_gpu(services):
-    devices = services["worker"]["deploy"]["resources"]["reservations"]["devices"]
+def test_cpu_worker_takes_the_default_queue_and_reserves_no_gpu(services):
+    worker = services["worker"]
+    assert "profiles" not in worker  # always started
+    assert "-Q" not in worker["command"]  # CELERY_QUEUE, the default queue
+    assert "deploy" not in worker and "deploy" not in services["web"]  # the web server never runs the model
+    # Classification goes to the default queue unless .env says otherwise.
+    assert worker["environment"]["CLASSIFY_QUEUE"] == "${CLASSIFY_QUEUE:-}"
+
+
+def test_gpu_worker_is_optional_and_takes_the_gpu_queue_one_process_at_a_time(services):
+    gpu = services["gpu-worker"]
+    assert gpu["profiles"] == ["gpu"]
+    assert re.search(r"\bcelery -A genreweb worker\b", command(gpu))
+    assert re.search(r"-Q \$\{CLASSIFY_QUEUE:-gpu\}( |$)", command(gpu))
+    assert re.search(r"--concurrency[ =]1\b", command(gpu)) and gpu["environment"]["CELERY_CONCURRENCY"] in (1, "1")
+    assert gpu["environment"]["INFERENCE_DEVICE"] == "cuda"
+    devices = gpu["deploy"]["resources"]["reservations"]["devices"]
     assert any(d["driver"] == "nvidia" and "gpu" in d["capabilities"] for d in devices)
-    assert "deploy" not in services["web"]  # the web server never runs the model
-    text = (ROOT / "docker-compose.yml").read_text()
-    assert re.search(r"#.*CPU-only hosts", text) and re.search(r"#.*delete this `deploy:` block", text)
+    assert gpu["depends_on"] == services["worker"]["depends_on"]
+    assert gpu["stop_grace_period"] == services["worker"]["stop_grace_period"]
+
+
+def test_minio_is_optional_private_and_wired_to_web_and_workers(compose, services):
+    minio, init = services["minio"], services["minio-init"]
+    assert minio["profiles"] == init["profiles"] == ["s3"]
+    assert minio["image"].startswith("minio/minio:RELEASE.") and init["image"] == minio["image"]
+    assert "ports" not in minio  # only the app reaches it; browsers get media through the app
+    assert "mc ready local" in healthcheck(minio)
+    assert "miniodata:/data" in minio["volumes"] and "miniodata" in compose["volumes"]
+    assert init["restart"] == "no" and init["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert "mc mb --ignore-existing" in " ".join(init["entrypoint"])
+    for name in ("web", "worker", "gpu-worker"):
+        wait = services[name]["depends_on"]["minio-init"]
+        assert wait == {"condition": "service_completed_successfully", "required": False}, name
+    # The app signs in with the keys MinIO is started with.
+    app = services["web"]["environment"]
+    assert app["AWS_ACCESS_KEY_ID"] == minio["environment"]["MINIO_ROOT_USER"] == init["environment"]["MINIO_ROOT_USER"]
+    assert app["AWS_SECRET_ACCESS_KEY"] == minio["environment"]["MINIO_ROOT_PASSWORD"]
+    assert app["STORAGE_URL"] == "${STORAGE_URL:-}"  # local media unless .env names a bucket
+
+    # The STORAGE_URL the file suggests names the bucket minio-init creates, on the minio service.
+    [example] = set(re.findall(r"s3://\S+minio\S*", (ROOT / "docker-compose.yml").read_text()))
+    url = urlsplit(example)
+    assert init["environment"]["S3_BUCKET"] == f"${{S3_BUCKET:-{url.hostname}}}"
+    endpoint = urlsplit(parse_qs(url.query)["endpoint_url"][0])
+    assert endpoint.hostname in services and endpoint.port == 9000
 
 
 def test_dockerfile():
