@@ -28,6 +28,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "classifier.middleware.RequestTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "classifier.middleware.ContentSecurityPolicyMiddleware",  # before WhiteNoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "classifier.middleware.RejectNulMiddleware",
