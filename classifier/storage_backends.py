@@ -6,14 +6,21 @@ request, and copying a track for the decoder would hold it twice. `stream()` ask
 bytes wanted in one ranged GET and yields them as they arrive; classifier.services.storage uses
 it when a storage has it.
 """
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
 CHUNK = 64 * 1024
+# An unreachable store fails in seconds (a readiness probe, a page), not botocore's 60 s per try.
+TIMEOUTS = Config(connect_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 
 class MediaS3Storage(S3Storage):
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        self.client_config = self.client_config.merge(TIMEOUTS)
+
     def stream(self, name: str, start: int = 0, end: int | None = None, chunk_size: int = CHUNK):
         """Bytes `start`..`end` (inclusive; None: to the end) of the object, in chunks.
 

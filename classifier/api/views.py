@@ -417,7 +417,7 @@ class HealthView(ApiView):
 
 
 class ReadyView(HealthView):
-    @extend_schema(tags=["ops"], auth=[], summary="Readiness: database, broker and model bundle usable",
+    @extend_schema(tags=["ops"], auth=[], summary="Readiness: database, broker, model bundle and media storage usable",
                    responses={200: s.HealthSerializer,
                               503: OpenApiResponse(s.HealthSerializer, description="A check failed (see checks).")})
     def get(self, request):

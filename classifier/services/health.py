@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import connection
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,16 @@ def _model() -> None:
         raise FileNotFoundError("model weights missing or unreadable")
 
 
-CHECKS = {"database": _database, "broker": _broker, "model": _model}
+def _storage() -> None:
+    # The media storage answers: a wrong bucket, key or endpoint shows here, not at the first
+    # upload. A local MEDIA_ROOT that no upload has created yet is fine (the first save makes it).
+    try:
+        default_storage.listdir("")
+    except FileNotFoundError:
+        pass
+
+
+CHECKS = {"database": _database, "broker": _broker, "model": _model, "storage": _storage}
 
 
 def readiness_checks() -> dict[str, str]:

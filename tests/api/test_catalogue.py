@@ -122,17 +122,18 @@ def test_health_needs_no_auth():
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-def test_ready_checks_database_broker_and_model(db):
+def test_ready_checks_database_broker_model_and_storage(db):
     response = APIClient().get("/api/v1/ready/")
     assert response.status_code == 200, response.content
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "model": "ok"}}
+    assert response.json() == {"status": "ok",
+                               "checks": {"database": "ok", "broker": "ok", "model": "ok", "storage": "ok"}}
 
 
 def test_ready_is_503_naming_the_missing_model(db, settings, tmp_path):
     settings.MODEL_BUNDLE_DIR = tmp_path
     response = APIClient().get("/api/v1/ready/")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "model": "failed"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "model": "failed", "storage": "ok"}
 
 
 def test_ready_is_503_when_the_broker_is_unreachable(db, monkeypatch):

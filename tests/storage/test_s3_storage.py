@@ -157,3 +157,14 @@ def test_classifying_a_track_whose_object_is_gone_fails_it_with_a_reason_at_once
     assert tracks_classify(track_ids=[track.pk]) == {}  # nothing handed back for a retry
     track.refresh_from_db()
     assert track.status == Track.Status.FAILED and track.failure_reason == MISSING_AUDIO_REASON
+
+
+def test_ready_says_whether_the_bucket_answers(s3_media, settings):
+    from rest_framework.test import APIClient
+
+    assert APIClient().get("/api/v1/ready/").json()["checks"]["storage"] == "ok"
+    for broken in ({"bucket_name": "no-such-bucket"}, {"endpoint_url": "http://127.0.0.1:9"}):
+        default = settings.STORAGES["default"]
+        settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": {**default["OPTIONS"], **broken}}}
+        response = APIClient().get("/api/v1/ready/")
+        assert response.status_code == 503 and response.json()["checks"]["storage"] == "failed", broken
