@@ -7,5 +7,6 @@ class ClassifierConfig(AppConfig):
     verbose_name = "Genre classifier"
 
     def ready(self):
-        # Connects the receiver that removes a deleted track's files, however it was deleted.
-        from classifier.services import tracks  # noqa: F401
+        # Connects the receivers that remove a deleted track's files and its emptied album and
+        # artist, however it was deleted.
+        from classifier.services import catalogue, tracks  # noqa: F401

@@ -21,6 +21,53 @@ def spectrogram_upload_to(track: "Track", filename: str) -> str:
     return f"spectrograms/{track.owner_id}/{uuid.uuid4().hex}.png"
 
 
+def cover_upload_to(track: "Track", filename: str) -> str:
+    return f"covers/{track.owner_id}/{uuid.uuid4().hex}.jpg"
+
+
+def name_key(name: str) -> str:
+    """How names are grouped: "The Beatles" and "the  beatles" are the same artist."""
+    return " ".join(name.casefold().split())
+
+
+class Artist(models.Model):
+    """An artist of one user's library, made from the artist and album-artist tags of their tracks.
+    Exists while a track or an album names it (services.catalogue keeps it so)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="artists")
+    name = models.CharField(max_length=255)
+    key = models.CharField(max_length=255)  # name_key(name)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="unique_artist_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Album(models.Model):
+    """An album of one user's library: the tracks sharing an album tag and album artist (the album
+    artist tag, else the artist tag). `artist` is None when neither is set."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="albums")
+    artist = models.ForeignKey(Artist, null=True, blank=True, on_delete=models.CASCADE, related_name="albums")
+    title = models.CharField(max_length=255)
+    # name_key(album artist) and name_key(title): unique together even without an artist row
+    # (NULLs never collide in a unique constraint).
+    artist_key = models.CharField(max_length=255, blank=True)
+    key = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["key", "artist_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "artist_key", "key"], name="unique_album_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class Track(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -36,9 +83,25 @@ class Track(models.Model):
     size = models.BigIntegerField()
     format = models.CharField(max_length=16, blank=True)
 
+    # From the file's own tags at upload (services.metadata), editable by the owner.
     title = models.CharField(max_length=255, blank=True)
     artist = models.CharField(max_length=255, blank=True)
+    album_artist = models.CharField(max_length=255, blank=True)
     album = models.CharField(max_length=255, blank=True)
+    track_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    disc_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    file_genre = models.CharField(max_length=255, blank=True)  # the genre tag as the file had it
+    # What could not be read from the file (damaged tags, an unusable cover), for the track page.
+    metadata_note = models.TextField(blank=True)
+    # Null for tracks uploaded before tags were read in full: `manage.py read_metadata` fills them.
+    metadata_read_at = models.DateTimeField(null=True, blank=True)
+    # The artist and album rows the tags above point at (services.catalogue keeps them in step).
+    artist_ref = models.ForeignKey(Artist, null=True, blank=True, on_delete=models.SET_NULL, related_name="tracks")
+    album_ref = models.ForeignKey(Album, null=True, blank=True, on_delete=models.SET_NULL, related_name="tracks")
+    # The embedded front cover as two JPEG thumbnails (services.metadata sizes); empty: none.
+    cover = models.ImageField(upload_to=cover_upload_to, max_length=255, blank=True)
+    cover_small = models.ImageField(upload_to=cover_upload_to, max_length=255, blank=True)
     duration = models.FloatField(null=True, blank=True)
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -61,6 +124,7 @@ class Track(models.Model):
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["owner", "title"]),
             models.Index(fields=["owner", "artist"]),
+            models.Index(fields=["album_ref", "disc_number", "track_number"]),
         ]
 
     def __str__(self) -> str:

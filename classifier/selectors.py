@@ -1,10 +1,12 @@
 """Read-side queries. Every query is scoped to one owner: another user's track is a 404."""
 from django.conf import settings
-from django.db.models import Avg, Count, F, Q, Value
+from collections import Counter, defaultdict
+
+from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.shortcuts import get_object_or_404
 
-from classifier.models import Track
+from classifier.models import Album, Artist, Track
 
 
 def track_list(*, user):
@@ -42,7 +44,7 @@ def library_tracks(*, user, search="", genre="", status="", sort="newest"):
     if search:
         tracks = tracks.filter(
             Q(title__icontains=search) | Q(artist__icontains=search) | Q(album__icontains=search)
-            | Q(original_name__icontains=search)
+            | Q(album_artist__icontains=search) | Q(original_name__icontains=search)
         )
     if genre:
         tracks = tracks.filter(effective_genre=genre)
@@ -165,6 +167,130 @@ def installed_labels() -> list[str]:
 def installed_version() -> str | None:
     bundle = installed_bundle()
     return bundle["config"].get("version") if bundle else None
+
+
+# --- Artists, albums and genres ---------------------------------------------------------------
+
+# Disc, then track number; untagged tracks after the numbered ones, by title.
+ALBUM_ORDER = (F("disc_number").asc(nulls_last=True), F("track_number").asc(nulls_last=True), "title",
+               "original_name", "pk")
+# Tags of the installed taggers that describe a mood rather than a style, era or voice (the MSD
+# tagger's vocabulary, compared case-insensitively).
+MOOD_TAGS = frozenset({"beautiful", "chill", "chillout", "mellow", "sexy", "catchy", "party", "sad", "happy",
+                       "easy listening", "relaxing", "romantic", "dark", "energetic", "calm", "melancholic",
+                       "upbeat", "aggressive", "dreamy", "epic"})
+
+
+def album_list(*, user, search=""):
+    """The user's albums by title, each with its track count, latest year and `cover_track_id`:
+    the first track (in album order) that has a cover, or None."""
+    first_cover = Track.objects.filter(album_ref=OuterRef("pk")).exclude(cover="").order_by(*ALBUM_ORDER)
+    albums = (
+        Album.objects.filter(owner=user).select_related("artist")
+        .annotate(track_count=Count("tracks"), year=Max("tracks__year"),
+                  cover_track_id=Subquery(first_cover.values("pk")[:1]))
+    )
+    if search:
+        albums = albums.filter(Q(title__icontains=search) | Q(artist__name__icontains=search))
+    return albums.order_by("key", "artist_key")
+
+
+def album_get(*, user, album_id) -> Album:
+    """The user's album (annotated as in album_list) or Http404, also for another user's."""
+    return get_object_or_404(album_list(user=user), pk=album_id)
+
+
+def album_tracks(*, user, album):
+    """The album's tracks in disc and track order, with their genres."""
+    return track_list_with_genre(user=user).filter(album_ref=album).order_by(*ALBUM_ORDER)
+
+
+def artist_list(*, user, search=""):
+    """The user's artists by name, with how many tracks they play and albums they head."""
+    artists = Artist.objects.filter(owner=user).annotate(
+        track_count=Count("tracks", distinct=True), album_count=Count("albums", distinct=True))
+    if search:
+        artists = artists.filter(name__icontains=search)
+    return artists.order_by("key")
+
+
+def artist_get(*, user, artist_id) -> Artist:
+    return get_object_or_404(artist_list(user=user), pk=artist_id)
+
+
+def artist_albums(*, user, artist):
+    """Albums the artist heads or plays a track on."""
+    played_on = Track.objects.filter(artist_ref=artist, album_ref__isnull=False).values("album_ref")
+    return album_list(user=user).filter(Q(artist=artist) | Q(pk__in=played_on))
+
+
+def artist_tracks(*, user, artist):
+    """Tracks the artist plays or that are on an album they head, in album order."""
+    return (track_list_with_genre(user=user)
+            .filter(Q(artist_ref=artist) | Q(album_ref__artist=artist))
+            .order_by("album_ref__key", *ALBUM_ORDER))
+
+
+def genre_mix(tracks) -> list[dict]:
+    """[{"genre", "count", "percent"}] of the effective genres among `tracks` (a queryset of
+    track_list_with_genre), largest first; tracks without a genre yet are left out."""
+    rows = (tracks.order_by().exclude(effective_genre__isnull=True)
+            .values("effective_genre").annotate(count=Count("pk")).order_by("-count", "effective_genre"))
+    total = sum(row["count"] for row in rows)
+    return [{"genre": row["effective_genre"], "count": row["count"], "percent": round(100 * row["count"] / total)}
+            for row in rows]
+
+
+def album_top_genres(*, user, album_ids) -> dict:
+    """{album id: its most common effective genre} for the given albums (one query): what a
+    missing cover's placeholder says."""
+    rows = (track_list_with_genre(user=user).order_by().filter(album_ref__in=list(album_ids))
+            .exclude(effective_genre__isnull=True)
+            .values("album_ref", "effective_genre").annotate(count=Count("pk")))
+    best = {}
+    for row in sorted(rows, key=lambda row: (-row["count"], row["effective_genre"])):
+        best.setdefault(row["album_ref"], row["effective_genre"])
+    return best
+
+
+def _mean_moods(tag_dicts, limit) -> list[dict]:
+    totals, count = Counter(), 0
+    for tags in tag_dicts:
+        count += 1
+        for tag, score in (tags or {}).items():
+            if tag.casefold() in MOOD_TAGS:
+                totals[tag.casefold()] += score
+    ranked = sorted(((tag, total / count) for tag, total in totals.items()), key=lambda item: (-item[1], item[0]))
+    return [{"tag": tag, "score": score, "percent": round(score * 100)} for tag, score in ranked[:limit]]
+
+
+def genre_overview(*, user, top_artists=6, top_albums=4, top_moods=5) -> list[dict]:
+    """Per genre of the user's library, largest first: its track count, its artists and albums
+    with the most tracks of it, and the mood tags the model heard most in it. Counted as the
+    genre playlists are built (uncertain guesses left out), so the numbers match what plays."""
+    genres = genre_counts(user=user, certain_only=True)
+    tracks = track_list_with_genre(user=user).order_by().exclude(uncertain_guess()).exclude(effective_genre__isnull=True)
+    artists, albums, tags = defaultdict(list), defaultdict(list), defaultdict(list)
+    artist_rows = (tracks.filter(artist_ref__isnull=False).values("effective_genre", "artist_ref", "artist_ref__name")
+                   .annotate(count=Count("pk")).order_by("-count", "artist_ref__key"))
+    for row in artist_rows:
+        if len(artists[row["effective_genre"]]) < top_artists:
+            artists[row["effective_genre"]].append(
+                {"id": row["artist_ref"], "name": row["artist_ref__name"], "count": row["count"]})
+    album_rows = (tracks.filter(album_ref__isnull=False).values("effective_genre", "album_ref")
+                  .annotate(count=Count("pk")).order_by("-count", "album_ref__key"))
+    for row in album_rows:
+        if len(albums[row["effective_genre"]]) < top_albums:
+            albums[row["effective_genre"]].append(row["album_ref"])
+    by_id = album_list(user=user).in_bulk([pk for ids in albums.values() for pk in ids])
+    for genre, tag_dict in tracks.filter(prediction__isnull=False).values_list("effective_genre", "prediction__tags"):
+        tags[genre].append(tag_dict)
+    return [{
+        **row,
+        "artists": artists[row["genre"]],
+        "albums": [by_id[pk] for pk in albums[row["genre"]] if pk in by_id],
+        "moods": _mean_moods(tags[row["genre"]], top_moods),
+    } for row in genres]
 
 
 # --- API tokens and webhooks ----------------------------------------------------------------

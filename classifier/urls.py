@@ -27,4 +27,5 @@ urlpatterns = [
     path("tracks/<uuid:pk>/audio/", tracks.track_audio, name="track-audio"),
     path("tracks/<uuid:pk>/spectrogram.png", tracks.track_spectrogram, name="track-spectrogram"),
     path("", include("classifier.library_urls")),
+    path("", include("classifier.catalogue_urls")),
 ]

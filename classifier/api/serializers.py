@@ -4,7 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from classifier.models import ApiToken, Prediction, Track, Webhook, WebhookDelivery
+from classifier.models import Album, ApiToken, Artist, Prediction, Track, Webhook, WebhookDelivery
+from classifier.services.catalogue import EDITABLE_NUMBERS
 
 
 def absolute(request, name, **kwargs) -> str:
@@ -72,11 +73,20 @@ class TrackSerializer(serializers.ModelSerializer):
     top_genres = serializers.SerializerMethodField(help_text=f"{TOP_GENRES_HELP} Null until classified.")
     confidence = serializers.SerializerMethodField(help_text="The model's confidence in its genre.")
     model_version = serializers.SerializerMethodField()
+    file_genre = serializers.CharField(read_only=True, help_text="The genre tag the file itself carried.")
+    album_id = serializers.IntegerField(source="album_ref_id", read_only=True, allow_null=True,
+                                        help_text="The album in /api/v1/albums/, null without an album tag.")
+    artist_id = serializers.IntegerField(source="artist_ref_id", read_only=True, allow_null=True,
+                                         help_text="The artist in /api/v1/artists/, null without an artist tag.")
+    cover_url = serializers.SerializerMethodField(help_text="The embedded front cover, 300 px JPEG; null without one.")
+    cover_small_url = serializers.SerializerMethodField(help_text="The same cover at 96 px.")
 
     class Meta:
         model = Track
         fields = ["id", "url", "audio_url", "status", "failure_reason", "original_name", "title", "artist",
-                  "album", "duration", "format", "size", "genre", "genre_source", "uncertain", "top_genres",
+                  "album_artist", "album", "track_number", "disc_number", "year", "file_genre", "album_id",
+                  "artist_id", "cover_url", "cover_small_url",
+                  "duration", "format", "size", "genre", "genre_source", "uncertain", "top_genres",
                   "user_genre", "confidence", "model_version", "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -87,6 +97,14 @@ class TrackSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.URI)
     def get_audio_url(self, track) -> str:
         return absolute(self.context["request"], "api:track-audio", pk=track.pk)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_cover_url(self, track) -> str | None:
+        return absolute(self.context["request"], "api:track-cover", pk=track.pk) if track.cover else None
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_cover_small_url(self, track) -> str | None:
+        return absolute(self.context["request"], "api:track-cover-small", pk=track.pk) if track.cover_small else None
 
     def _prediction(self, track):
         return getattr(track, "prediction", None)
@@ -145,9 +163,100 @@ class UploadBatchSerializer(serializers.Serializer):
     errors = UploadErrorSerializer(many=True)
 
 
+def _tag_number(name: str, what: str):
+    low, high = EDITABLE_NUMBERS[name]
+    return serializers.IntegerField(required=False, allow_null=True, min_value=low, max_value=high,
+                                    help_text=f"{what}; null clears it.")
+
+
 class TrackUpdateSerializer(serializers.Serializer):
-    user_genre = serializers.CharField(allow_blank=True, max_length=64,
+    """Any of these; fields left out stay as they are."""
+
+    user_genre = serializers.CharField(required=False, allow_blank=True, max_length=64,
                                        help_text="One of the model's labels; an empty string clears it.")
+    title = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    artist = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    album_artist = serializers.CharField(required=False, allow_blank=True, max_length=255,
+                                         help_text="Empty when it is the track's artist.")
+    album = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    track_number = _tag_number("track_number", "Track number on its disc")
+    disc_number = _tag_number("disc_number", "Disc number")
+    year = _tag_number("year", "Release year")
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Send at least one field to change.")
+        return attrs
+
+
+class ArtistSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    track_count = serializers.IntegerField(read_only=True, help_text="Tracks this artist plays.")
+    album_count = serializers.IntegerField(read_only=True, help_text="Albums this artist heads.")
+
+    class Meta:
+        model = Artist
+        fields = ["id", "url", "name", "track_count", "album_count"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, artist) -> str:
+        return absolute(self.context["request"], "api:artist-detail", pk=artist.pk)
+
+
+class AlbumSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    artist = serializers.CharField(source="artist.name", read_only=True, allow_null=True, default=None,
+                                   help_text="The album artist; null when no track names one.")
+    artist_id = serializers.IntegerField(read_only=True, allow_null=True)
+    year = serializers.IntegerField(read_only=True, allow_null=True, help_text="The latest year among its tracks.")
+    track_count = serializers.IntegerField(read_only=True)
+    cover_url = serializers.SerializerMethodField(help_text="Its first track's cover (300 px); null without one.")
+    cover_small_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Album
+        fields = ["id", "url", "title", "artist", "artist_id", "year", "track_count", "cover_url", "cover_small_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, album) -> str:
+        return absolute(self.context["request"], "api:album-detail", pk=album.pk)
+
+    def _cover(self, album, name):
+        return absolute(self.context["request"], name, pk=album.cover_track_id) if album.cover_track_id else None
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_cover_url(self, album) -> str | None:
+        return self._cover(album, "api:track-cover")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_cover_small_url(self, album) -> str | None:
+        return self._cover(album, "api:track-cover-small")
+
+
+class GenreShareSerializer(serializers.Serializer):
+    genre = serializers.CharField()
+    count = serializers.IntegerField()
+    percent = serializers.IntegerField()
+
+
+class AlbumDetailSerializer(AlbumSerializer):
+    tracks = TrackSerializer(many=True, read_only=True, source="tracks_in_order", help_text="In disc and track order.")
+    genres = GenreShareSerializer(many=True, read_only=True, help_text="The album's genre mix, largest first.")
+
+    class Meta(AlbumSerializer.Meta):
+        fields = [*AlbumSerializer.Meta.fields, "genres", "tracks"]
+        read_only_fields = fields
+
+
+class ArtistDetailSerializer(ArtistSerializer):
+    albums = AlbumSerializer(many=True, read_only=True, source="albums_list")
+    genres = GenreShareSerializer(many=True, read_only=True, help_text="The artist's genre mix, largest first.")
+
+    class Meta(ArtistSerializer.Meta):
+        fields = [*ArtistSerializer.Meta.fields, "genres", "albums"]
+        read_only_fields = fields
 
 
 class SimilarTrackSerializer(serializers.Serializer):

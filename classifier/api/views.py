@@ -5,6 +5,7 @@ Every query goes through the owner-scoped selectors, so another user's ids are 4
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import F
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -26,8 +27,9 @@ from classifier.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from classifier.api.renderers import M3URenderer
 from classifier.api.serializers import absolute
 from classifier.api.throttling import LoginRateThrottle, UploadRateThrottle
-from classifier.http import track_audio_response
+from classifier.http import cover_response, track_audio_response
 from classifier.models import Track
+from classifier.services.catalogue import track_update_metadata
 from classifier.services.classification import track_is_busy, track_reclassify
 from classifier.services.corrections import track_set_genre
 from classifier.services.exports import m3u_playlist
@@ -233,18 +235,27 @@ class TrackDetailView(TrackObjectMixin, ApiView):
     def get(self, request, pk):
         return self._detail(self.get_object())
 
-    @extend_schema(tags=["tracks"], summary="Set (or clear) your own genre for a track",
+    @extend_schema(tags=["tracks"], summary="Set your own genre, or correct the track's tags",
+                   description="Send any of the fields. Changing artist, album artist or album moves the track "
+                               "to that artist and album (created as needed; emptied ones disappear).",
                    request=s.TrackUpdateSerializer,
-                   responses={200: s.TrackDetailSerializer, 400: error("Not one of the model's labels."),
+                   responses={200: s.TrackDetailSerializer,
+                              400: error("Not one of the model's labels, or a number out of range."),
                               **COMMON_ERRORS, **NOT_FOUND})
     def patch(self, request, pk):
         track = self.get_object()
         data = s.TrackUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        genre = changes.pop("user_genre", None)
         try:
-            track_set_genre(track=track, genre=data.validated_data["user_genre"])
+            with transaction.atomic():
+                if genre is not None:
+                    track_set_genre(track=track, genre=genre)
+                if changes:
+                    track_update_metadata(track=track, **changes)
         except DjangoValidationError as err:
-            raise ValidationError({"user_genre": err.messages})
+            raise ValidationError(err.message_dict if hasattr(err, "error_dict") else {"user_genre": err.messages})
         return self._detail(self.get_object())
 
     @extend_schema(tags=["tracks"], summary="Delete a track and its stored files",
@@ -297,6 +308,29 @@ class TrackAudioView(TrackObjectMixin, ApiView):
         return track_audio_response(request, self.get_object())
 
 
+class TrackCoverView(TrackObjectMixin, ApiView):
+    content_negotiation_class = AnyAcceptNegotiation
+    renderer_classes = [JSONRenderer]
+    small = False
+
+    @extend_schema(tags=["tracks"], summary="The track's embedded front cover (JPEG, 300 px)",
+                   responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **COMMON_ERRORS,
+                              404: error("No such track, or it has no cover.")})
+    def get(self, request, pk):
+        track = self.get_object()
+        return cover_response(track.cover_small if self.small else track.cover)
+
+
+class TrackCoverSmallView(TrackCoverView):
+    small = True
+
+    @extend_schema(tags=["tracks"], summary="The track's embedded front cover (JPEG, 96 px)",
+                   responses={(200, "image/jpeg"): OpenApiTypes.BINARY, **COMMON_ERRORS,
+                              404: error("No such track, or it has no cover.")})
+    def get(self, request, pk):
+        return super().get(request, pk)
+
+
 class TrackSimilarView(TrackObjectMixin, ApiView):
     serializer_class = s.SimilarTrackSerializer
 
@@ -331,6 +365,55 @@ class GenreListView(ApiView):
         labels = selectors.installed_labels()
         genres = labels + sorted(set(counts) - set(labels))
         return Response([{"genre": genre, "count": counts.get(genre, 0)} for genre in genres])
+
+
+class AlbumListView(ApiView):
+    serializer_class = s.AlbumSerializer
+
+    @extend_schema(tags=["catalogue"], summary="Your albums (from the tracks' album tags), by title",
+                   parameters=[OpenApiParameter("search", str, description="Part of the title or album artist.")],
+                   responses={200: s.AlbumSerializer(many=True), **COMMON_ERRORS})
+    def get(self, request):
+        search = request.query_params.get("search", "").strip()[:200]
+        page = self.paginate_queryset(selectors.album_list(user=request.user, search=search))
+        return self.get_paginated_response(s.AlbumSerializer(page, many=True, context={"request": request}).data)
+
+
+class AlbumDetailView(ApiView):
+    serializer_class = s.AlbumDetailSerializer
+
+    @extend_schema(tags=["catalogue"], summary="An album: its tracks in disc and track order and its genre mix",
+                   responses={200: s.AlbumDetailSerializer, **COMMON_ERRORS, **NOT_FOUND})
+    def get(self, request, pk):
+        album = selectors.album_get(user=request.user, album_id=pk)
+        album.tracks_in_order = selectors.album_tracks(user=request.user, album=album)
+        album.genres = selectors.genre_mix(album.tracks_in_order)
+        data = s.AlbumDetailSerializer(album, context={"request": request}).data
+        return Response(data)
+
+
+class ArtistListView(ApiView):
+    serializer_class = s.ArtistSerializer
+
+    @extend_schema(tags=["catalogue"], summary="Your artists (from the artist and album-artist tags), by name",
+                   parameters=[OpenApiParameter("search", str, description="Part of the name.")],
+                   responses={200: s.ArtistSerializer(many=True), **COMMON_ERRORS})
+    def get(self, request):
+        search = request.query_params.get("search", "").strip()[:200]
+        page = self.paginate_queryset(selectors.artist_list(user=request.user, search=search))
+        return self.get_paginated_response(s.ArtistSerializer(page, many=True, context={"request": request}).data)
+
+
+class ArtistDetailView(ApiView):
+    serializer_class = s.ArtistDetailSerializer
+
+    @extend_schema(tags=["catalogue"], summary="An artist: their albums and genre mix",
+                   responses={200: s.ArtistDetailSerializer, **COMMON_ERRORS, **NOT_FOUND})
+    def get(self, request, pk):
+        artist = selectors.artist_get(user=request.user, artist_id=pk)
+        artist.albums_list = selectors.artist_albums(user=request.user, artist=artist)
+        artist.genres = selectors.genre_mix(selectors.artist_tracks(user=request.user, artist=artist))
+        return Response(s.ArtistDetailSerializer(artist, context={"request": request}).data)
 
 
 class PlaylistListView(ApiView):

@@ -7,7 +7,7 @@ from classifier.models import Track
 
 
 def track_delete(*, track: Track) -> None:
-    """Delete the track, its prediction, its stored audio and its spectrogram."""
+    """Delete the track, its prediction, its stored audio, spectrogram and covers."""
     track.delete()
 
 
@@ -16,7 +16,8 @@ def _remove_track_files(sender, instance: Track, **kwargs) -> None:
     """Every way a track goes (this service, a user deleted with all their tracks, the admin)
     takes its files along. Only after commit, so a rolled-back delete never leaves a track
     pointing at a missing file."""
-    names = [(field.storage, field.name) for field in (instance.file, instance.spectrogram) if field.name]
+    files = (instance.file, instance.spectrogram, instance.cover, instance.cover_small)
+    names = [(field.storage, field.name) for field in files if field.name]
 
     def remove_files():
         for storage, name in names:

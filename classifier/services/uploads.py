@@ -6,14 +6,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-import mutagen
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 
 from classifier import metrics
 from classifier.models import Track
+from classifier.services.catalogue import track_apply_metadata, track_discard_covers
 from classifier.services.classification import track_queue_classification
+from classifier.services.metadata import read_metadata
 from ml.inference import AudioError, probe_audio
 
 logger = logging.getLogger(__name__)
@@ -65,22 +66,9 @@ def _sha256(upload) -> str:
     return digest.hexdigest()
 
 
-def _read_tags(path: Path) -> dict:
-    """Title, artist and album from the file's own tags; missing or unreadable tags are fine."""
-    try:
-        audio = mutagen.File(path, easy=True)
-    except Exception:  # mutagen raises many types for odd files; tags are optional
-        logger.info("could not read tags of %s", path, exc_info=True)
-        return {}
-    if audio is None or not audio.tags:
-        return {}
-    tags = {}
-    for field in ("title", "artist", "album"):
-        values = audio.tags.get(field)
-        if values:
-            # NUL is legal in tags but not in a PostgreSQL text column.
-            tags[field] = str(values[0]).replace("\x00", "").strip()[:255]
-    return tags
+def _discard_files(track: Track) -> None:
+    track.file.delete(save=False)
+    track_discard_covers(track=track)
 
 
 def track_upload(*, owner, upload) -> UploadOutcome:
@@ -122,7 +110,7 @@ def track_upload(*, owner, upload) -> UploadOutcome:
                 f"{name} is only {info.duration:.1f} seconds long; GenreWeb needs at least "
                 f"{settings.UPLOAD_MIN_SECONDS:g} seconds of audio to tell its genre.",
             )
-        tags = _read_tags(path)
+        metadata = read_metadata(path)
 
     track = Track(
         owner=owner,
@@ -131,19 +119,19 @@ def track_upload(*, owner, upload) -> UploadOutcome:
         size=upload.size,
         format=info.format.upper(),
         duration=info.duration,
-        **tags,
     )
     try:
         with transaction.atomic():
             track.file.save(name, upload, save=False)
+            track_apply_metadata(track=track, metadata=metadata)
             track.save()
             track_queue_classification(track_id=track.pk)
     except IntegrityError:
         # The same bytes arrived twice at once; the other request stored them.
-        track.file.delete(save=False)
+        _discard_files(track)
         return UploadOutcome(Track.objects.get(owner=owner, sha256=sha256), created=False)
     except BaseException:
-        track.file.delete(save=False)  # no row points at it: do not leave it in media/
+        _discard_files(track)  # no row points at them: do not leave them in media/
         raise
     metrics.UPLOAD_BYTES.inc(upload.size)
     return UploadOutcome(track, created=True)

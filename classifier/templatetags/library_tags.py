@@ -63,3 +63,34 @@ def mmss(seconds):
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
+
+
+COVER_EDGES = {"large": 300, "small": 96}
+
+
+def _cover(context, track_id, genre, size, label) -> dict:
+    return {"track_id": track_id, "genre": genre, "size": size, "edge": COVER_EDGES[size], "label": label,
+            "hue": (context.get("hues") or {}).get(genre, 0)}
+
+
+@register.inclusion_tag("catalogue/_cover.html", takes_context=True)
+def track_cover(context, track, size="large"):
+    """The track's cover (owner-only URL), or a placeholder that names its genre. Colours come
+    from the `hues` the view put in the context (presentation.genre_hues)."""
+    return _cover(context, track.pk if track.cover else None, track.genre, size, track.display_title)
+
+
+@register.inclusion_tag("catalogue/_cover.html", takes_context=True)
+def album_cover(context, album, size="large"):
+    """The cover of the album's first track that has one (selectors.album_list's cover_track_id),
+    or a placeholder that names the album's most common genre (`top_genre`, set by the view)."""
+    return _cover(context, album.cover_track_id, getattr(album, "top_genre", ""), size, album.title)
+
+
+@register.inclusion_tag("catalogue/_tags_form.html", takes_context=True)
+def track_tags_form(context, track):
+    """The track's tags as read from its file (or edited since), in a form to correct them."""
+    from classifier.forms import TrackMetadataForm
+
+    form = TrackMetadataForm(initial={name: getattr(track, name) for name in TrackMetadataForm.base_fields})
+    return {"track": track, "form": form, "csrf_token": context.get("csrf_token")}

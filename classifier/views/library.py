@@ -18,6 +18,7 @@ from classifier.services.tags import download_name, track_tagged_copy
 from classifier.services.tracks import track_delete
 
 PAGE_SIZE = 50
+SEARCH_HITS = 8
 SORTS = {"newest": "Newest", "title": "Title", "artist": "Artist", "confidence": "Confidence"}
 
 
@@ -50,6 +51,9 @@ def library(request):
         "outdated": outdated,
         "filtered": bool(search or genre or status),
         "query": query.urlencode(),
+        # Search covers artists and albums too: those whose name matches are listed above the tracks.
+        "artist_hits": selectors.artist_list(user=request.user, search=search)[:SEARCH_HITS] if search else [],
+        "album_hits": selectors.album_list(user=request.user, search=search)[:SEARCH_HITS] if search else [],
     })
 
 

@@ -8,7 +8,7 @@ TOP_TAGS = 10
 STYLE_HINT_MIN = 0.2
 
 
-def _hues(labels) -> dict[str, int]:
+def genre_hues(labels) -> dict[str, int]:
     # One hue per label, in the bundle's label order, so a genre has the same colour everywhere.
     labels = list(labels)
     return {label: round(i * 360 / max(len(labels), 1)) for i, label in enumerate(labels)}
@@ -21,7 +21,7 @@ def prediction_display(prediction, duration=None, labels=()) -> dict:
 
     `labels` are the installed bundle's: colours follow its order, so a track classified before
     the bundle gained a genre shows each genre in the same colour as a new one."""
-    hues = _hues(dict.fromkeys([*labels, *prediction.probabilities]))
+    hues = genre_hues(dict.fromkeys([*labels, *prediction.probabilities]))
     bars = [
         {"label": label, "probability": p, "percent": round(p * 100, 1), "hue": hues[label]}
         for label, p in sorted(prediction.probabilities.items(), key=lambda item: -item[1])

@@ -1,8 +1,8 @@
-/* Track page while queued/processing: poll the status JSON and show the page afresh once the
-   result is in (GenreWeb.refreshPage keeps the player playing). */
-GenreWeb.onPage("#track[data-status='queued'], #track[data-status='processing']", function (track) {
+/* Track page while queued/processing: poll the status JSON and reload once the result is in. */
+(function () {
   "use strict";
-  if (!window.fetch) return;
+  var track = document.getElementById("track");
+  if (!track || !window.fetch) return;
   var url = track.dataset.statusUrl;
   var badge = document.getElementById("track-status-badge");
   var title = document.getElementById("pending-title");
@@ -11,7 +11,6 @@ GenreWeb.onPage("#track[data-status='queued'], #track[data-status='processing']"
   var TITLES = { queued: "Waiting for the classifier…", processing: "Listening to your track…" };
 
   function poll() {
-    if (!track.isConnected) return; // the user went to another page
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -20,8 +19,8 @@ GenreWeb.onPage("#track[data-status='queued'], #track[data-status='processing']"
       .then(function (data) {
         delay = 1500;
         if (data.status === "done" || data.status === "failed") {
-          // The server renders the result (bars, timeline, spectrogram); one refresh shows it.
-          GenreWeb.refreshPage();
+          // The server renders the result (bars, timeline, spectrogram); one reload shows it.
+          window.location.reload();
           return;
         }
         badge.textContent = data.status_display;
@@ -39,4 +38,4 @@ GenreWeb.onPage("#track[data-status='queued'], #track[data-status='processing']"
   }
 
   setTimeout(poll, delay);
-});
+})();

@@ -1,0 +1,283 @@
+"""Artists, albums, covers and genres from the files' own tags: upload, pages, editing, the API,
+and that nobody else ever reaches them."""
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from classifier.models import Album, Artist, Prediction, Track
+from classifier.services.catalogue import track_update_metadata
+from classifier.services.metadata import read_metadata
+from classifier.services.tags import track_tagged_copy
+from classifier.services.tracks import track_delete
+from classifier.services.uploads import track_upload
+from tests.audiogen import ALL_FORMATS
+from tests.library.conftest import prediction_fields
+from tests.tagging import cover_image, write_tagged
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tagged_upload(tmp_path):
+    """tagged_upload(owner, "a.flac", tags, cover, genre="jazz") → a Track uploaded through the
+    upload service from a generated, tagged file, with a prediction written beside it."""
+    counter = iter(range(1000))
+
+    def make(owner, name="song.flac", tags=None, cover=None, genre="jazz", confidence=0.8):
+        path = write_tagged(tmp_path / name, tags, cover, seed=next(counter))
+        track = track_upload(owner=owner, upload=SimpleUploadedFile(name, path.read_bytes())).track
+        if genre:
+            Prediction.objects.create(track=track, **prediction_fields(genre, confidence))
+            Track.objects.filter(pk=track.pk).update(status=Track.Status.DONE)
+        return Track.objects.get(pk=track.pk)
+
+    return make
+
+
+def _in_album(make_track, owner, album, number=None, disc=None, artist="Ana Ray", **kwargs):
+    track = make_track(owner, artist=artist, **kwargs)
+    return track_update_metadata(track=track, album=album, track_number=number, disc_number=disc)
+
+
+# --- Upload ------------------------------------------------------------------------------------
+
+
+def test_upload_keeps_the_tags_links_artist_and_album_and_stores_covers(user, tagged_upload):
+    tags = {"title": "Blue Tide", "artist": "Ana Ray", "album_artist": "The Harbour Band", "album": "Harbour",
+            "genre": "Jazz", "track": "3", "disc": "1", "year": "2019"}
+    track = tagged_upload(user, "tide.flac", tags, cover_image())
+    assert (track.title, track.artist, track.album_artist, track.album) == ("Blue Tide", "Ana Ray",
+                                                                            "The Harbour Band", "Harbour")
+    assert (track.track_number, track.disc_number, track.year, track.file_genre) == (3, 1, 2019, "Jazz")
+    assert track.metadata_note == "" and track.metadata_read_at is not None
+    assert track.artist_ref.name == "Ana Ray"
+    assert track.album_ref.title == "Harbour" and track.album_ref.artist.name == "The Harbour Band"
+    for cover, edge in ((track.cover, 300), (track.cover_small, 96)):
+        assert cover.name.startswith(f"covers/{user.pk}/") and default_storage.exists(cover.name)
+        with default_storage.open(cover.name) as handle, Image.open(handle) as image:
+            assert image.format == "JPEG" and max(image.size) == edge
+
+
+def test_tracks_of_one_album_share_it_whatever_the_case_of_their_tags(user, tagged_upload):
+    one = tagged_upload(user, "one.mp3", {"artist": "Ana Ray", "album": "Harbour"})
+    two = tagged_upload(user, "two.ogg", {"artist": "ana  ray", "album": "HARBOUR"})
+    assert one.album_ref_id == two.album_ref_id and one.artist_ref_id == two.artist_ref_id
+    assert Album.objects.filter(owner=user).count() == Artist.objects.filter(owner=user).count() == 1
+
+
+def test_damaged_tags_never_break_an_upload(user, tagged_upload, alice_client, tmp_path):
+    path = write_tagged(tmp_path / "damaged.flac", {"title": "Lost", "artist": "Nobody"}, cover_image())
+    data = bytearray(path.read_bytes())
+    at = data.index(b"TITLE=")
+    data[at - 4:at] = b"\xff\xff\xff\x7f"
+    outcome = track_upload(owner=user, upload=SimpleUploadedFile("damaged.flac", bytes(data)))
+    track = outcome.track
+    assert outcome.created and track.status == Track.Status.QUEUED
+    assert track.title == "" and track.artist_ref is None and not track.cover
+    page = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    assert "The file&#x27;s tags could not be read (they look damaged)" in page
+
+
+def test_a_huge_cover_is_skipped_with_a_message_and_the_upload_works(user, tagged_upload, alice_client):
+    from io import BytesIO
+
+    out = BytesIO()
+    Image.new("1", (6000, 6000)).save(out, "PNG")  # 36 megapixels
+    track = tagged_upload(user, "big.mp3", {"title": "Big Picture"}, out.getvalue())
+    assert track.title == "Big Picture" and not track.cover and not track.cover_small
+    page = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    assert "The embedded cover picture is 6,000 × 6,000 pixels, larger than the 20 megapixels" in page
+    assert alice_client.get(reverse("track-cover", args=[track.pk])).status_code == 404
+
+
+def test_deleting_a_track_removes_its_covers_and_its_emptied_album_and_artist(
+        user, tagged_upload, django_capture_on_commit_callbacks):
+    keep = tagged_upload(user, "keep.mp3", {"artist": "Ana Ray", "album": "Kept"})
+    track = tagged_upload(user, "gone.flac", {"artist": "Ana Ray", "album": "Gone"}, cover_image())
+    names = [track.cover.name, track.cover_small.name]
+    assert all(default_storage.exists(name) for name in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        track_delete(track=track)
+    assert not any(default_storage.exists(name) for name in names)
+    assert list(Album.objects.filter(owner=user).values_list("title", flat=True)) == ["Kept"]
+    assert Artist.objects.filter(owner=user, name="Ana Ray").exists()  # still on the kept album
+    with django_capture_on_commit_callbacks(execute=True):
+        track_delete(track=keep)
+    assert not Album.objects.filter(owner=user).exists() and not Artist.objects.filter(owner=user).exists()
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_the_download_with_the_genre_written_in_keeps_the_cover(user, tagged_upload, fmt, tmp_path):
+    track = tagged_upload(user, f"song.{fmt}", {"title": "Kept Cover", "genre": "Polka"},
+                          cover_image(500, 500, colour=(20, 160, 60)), genre="jazz")
+    copy = tmp_path / f"copy.{fmt}"
+    with track_tagged_copy(track=track) as handle:
+        copy.write_bytes(handle.read())
+    metadata = read_metadata(copy)
+    assert metadata.genre == "jazz" and metadata.title == "Kept Cover"
+    assert metadata.covers is not None, "the cover was lost when the genre was written"
+    with Image.open(__import__("io").BytesIO(metadata.covers.large)) as image:
+        red, green, blue = image.convert("RGB").getpixel((5, 5))
+    assert green > 120 and red < 80
+
+
+# --- Pages -------------------------------------------------------------------------------------
+
+
+def test_album_page_lists_tracks_in_disc_and_track_order_with_genres_and_mix(user, make_track, alice_client):
+    _in_album(make_track, user, "Two Discs", number=1, disc=2, title="D2 T1", genre="rock")
+    _in_album(make_track, user, "Two Discs", number=2, disc=1, title="D1 T2", genre="rock")
+    _in_album(make_track, user, "Two Discs", title="Unnumbered", genre="jazz")
+    last = _in_album(make_track, user, "Two Discs", number=1, disc=1, title="D1 T1", genre="rock")
+    _in_album(make_track, user, "Another Album", number=1, title="Elsewhere")
+    page = alice_client.get(reverse("album-detail", args=[last.album_ref_id]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    positions = [html.index(title) for title in ("D1 T1", "D1 T2", "D2 T1", "Unnumbered")]
+    assert positions == sorted(positions)
+    assert "Elsewhere" not in html
+    assert "75% · 3" in html and "25% · 1" in html  # genre mix: 3 rock, 1 jazz
+    assert '<span class="genre-pill">jazz</span>' in html
+
+
+def test_artist_page_lists_albums_tracks_without_album_and_the_genre_mix(user, make_track, alice_client):
+    _in_album(make_track, user, "First", number=1, genre="rock")
+    _in_album(make_track, user, "Second", number=1, genre="metal")
+    loose = make_track(user, title="Loose Single", genre="metal")
+    loose = track_update_metadata(track=loose, artist="Ana Ray")
+    make_track(user, title="Someone Else", artist="Other Person", genre="pop")
+    html = alice_client.get(reverse("artist-detail", args=[loose.artist_ref_id])).content.decode()
+    assert "First" in html and "Second" in html and "Loose Single" in html and "Someone Else" not in html
+    assert "67% · 2" in html and "33% · 1" in html  # metal 2, rock 1
+
+
+def test_album_grid_shows_covers_and_a_placeholder_that_says_the_genre(user, tagged_upload, alice_client):
+    with_cover = tagged_upload(user, "c.flac", {"album": "Covered", "artist": "Ana Ray"}, cover_image())
+    tagged_upload(user, "n.mp3", {"album": "Bare", "artist": "Ana Ray"}, genre="reggae")
+    html = alice_client.get(reverse("album-list")).content.decode()
+    assert f'src="{reverse("track-cover", args=[with_cover.pk])}"' in html
+    assert '<span class="cover-genre">reggae</span>' in html
+    cover = alice_client.get(reverse("track-cover", args=[with_cover.pk]))
+    assert cover.status_code == 200 and cover["Content-Type"] == "image/jpeg"
+    assert b"".join(cover.streaming_content).startswith(b"\xff\xd8")
+    assert "private" in cover["Cache-Control"]
+
+
+def test_genres_page_counts_artists_albums_moods_and_plays(user, make_track, alice_client):
+    _in_album(make_track, user, "Loud", number=1, genre="rock")
+    _in_album(make_track, user, "Loud", number=2, genre="rock")
+    _in_album(make_track, user, "Quiet", number=1, genre="jazz", artist="Joe Blue")
+    make_track(user, title="Unsure", genre="rock", uncertain=True, runner_up="jazz")  # not counted
+    html = alice_client.get(reverse("genres")).content.decode()
+    rock = html[html.index('data-genre="rock"'):html.index('data-genre="jazz"')]
+    assert "2 tracks" in rock and "Ana Ray" in rock and "Loud" in rock and "Joe Blue" not in rock
+    assert 'sad <span class="tag-score">10%</span>' in rock  # the fixture's only mood tag
+    assert f'data-play-url="{reverse("api:playlist-detail", kwargs={"genre": "rock"})}"' in rock
+    assert f'href="{reverse("playlist-detail", args=["rock"])}" data-play-genre="rock"' in rock
+    jazz = html[html.index('data-genre="jazz"'):]
+    assert "1 track" in jazz and "Joe Blue" in jazz and "Quiet" in jazz
+
+
+def test_library_search_finds_artists_and_albums(user, make_track, alice_client):
+    _in_album(make_track, user, "Harbour Lights", number=1, title="Tide")
+    html = alice_client.get(reverse("home"), {"q": "harbour"}).content.decode()
+    album = Album.objects.get(owner=user)
+    assert f'href="{reverse("album-detail", args=[album.pk])}"' in html
+    html = alice_client.get(reverse("home"), {"q": "ana"}).content.decode()
+    assert f'href="{reverse("artist-detail", args=[album.artist_id])}"' in html
+
+
+# --- Editing -----------------------------------------------------------------------------------
+
+
+def test_the_tag_form_moves_a_track_to_another_album(user, make_track, alice_client):
+    track = _in_album(make_track, user, "Old Name", number=1)
+    old_album = track.album_ref_id
+    response = alice_client.post(reverse("track-metadata", args=[track.pk]), {
+        "title": "New Title", "artist": "Ana Ray", "album_artist": "", "album": "New Name",
+        "track_number": "4", "disc_number": "", "year": "2001"})
+    assert response.status_code == 302
+    track.refresh_from_db()
+    assert (track.title, track.album, track.track_number, track.year) == ("New Title", "New Name", 4, 2001)
+    assert track.album_ref.title == "New Name"
+    assert alice_client.get(reverse("album-detail", args=[old_album])).status_code == 404  # emptied, gone
+
+
+def test_the_tag_form_refuses_bad_numbers(user, make_track, alice_client):
+    track = _in_album(make_track, user, "Album", number=1)
+    response = alice_client.post(reverse("track-metadata", args=[track.pk]), {"album": "Album", "year": "99999"},
+                                 follow=True)
+    assert "Year: Ensure this value is less than or equal to 2999." in response.content.decode()
+    track.refresh_from_db()
+    assert track.year is None and track.album == "Album"
+
+
+def test_api_patch_edits_tags_and_returns_cover_urls(user, tagged_upload, login_client):
+    client = login_client(user)
+    track = tagged_upload(user, "api.m4a", {"title": "Before", "album": "A"}, cover_image())
+    url = reverse("api:track-detail", kwargs={"pk": track.pk})
+    response = client.patch(url, {"title": "After", "album": "B", "track_number": 2}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["title"], body["album"], body["track_number"]) == ("After", "B", 2)
+    assert body["album_id"] == Album.objects.get(owner=user, title="B").pk
+    assert body["cover_url"].endswith(reverse("api:track-cover", kwargs={"pk": track.pk}))
+    cover = client.get(body["cover_small_url"])
+    assert cover.status_code == 200 and cover["Content-Type"] == "image/jpeg"
+    bad = client.patch(url, {"year": 12}, content_type="application/json")
+    assert bad.status_code == 400 and "year" in bad.content.decode()
+    assert client.patch(url, {}, content_type="application/json").status_code == 400
+
+
+def test_api_album_lists_tracks_in_order_with_its_mix(user, make_track, login_client):
+    client = login_client(user)
+    _in_album(make_track, user, "Ordered", number=2, title="Second")
+    first = _in_album(make_track, user, "Ordered", number=1, title="First", genre="jazz")
+    body = client.get(reverse("api:album-detail", kwargs={"pk": first.album_ref_id})).json()
+    assert [t["title"] for t in body["tracks"]] == ["First", "Second"]
+    assert body["artist"] == "Ana Ray" and body["cover_url"] is None
+    assert body["genres"] == [{"genre": "jazz", "count": 1, "percent": 50}, {"genre": "rock", "count": 1, "percent": 50}]
+    listed = client.get(reverse("api:album-list")).json()["results"]
+    assert [album["title"] for album in listed] == ["Ordered"]
+    artist = client.get(reverse("api:artist-detail", kwargs={"pk": first.artist_ref_id})).json()
+    assert [album["title"] for album in artist["albums"]] == ["Ordered"]
+
+
+# --- Isolation ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mallorys_covered_album(other_user, tagged_upload):
+    return tagged_upload(other_user, "secret.flac", {"artist": "Secret Artist", "album": "Secret Album"},
+                         cover_image())
+
+
+def test_another_users_albums_artists_and_covers_are_404(user, alice_client, mallorys_covered_album):
+    track = mallorys_covered_album
+    urls = [reverse("album-detail", args=[track.album_ref_id]), reverse("artist-detail", args=[track.artist_ref_id]),
+            reverse("track-cover", args=[track.pk]), reverse("track-cover-small", args=[track.pk]),
+            reverse("api:album-detail", kwargs={"pk": track.album_ref_id}),
+            reverse("api:artist-detail", kwargs={"pk": track.artist_ref_id}),
+            reverse("api:track-cover", kwargs={"pk": track.pk}),
+            reverse("api:track-cover-small", kwargs={"pk": track.pk})]
+    for url in urls:
+        assert alice_client.get(url).status_code == 404, url
+    assert alice_client.post(reverse("track-metadata", args=[track.pk]), {"album": "Mine"}).status_code == 404
+    for url in (reverse("album-list"), reverse("artist-list"), reverse("genres"), reverse("api:album-list"),
+                reverse("api:artist-list")):
+        assert "Secret" not in alice_client.get(url).content.decode(), url
+    track.refresh_from_db()
+    assert track.album == "Secret Album"
+
+
+def test_anonymous_visitors_log_in_first(client, mallorys_covered_album):
+    track = mallorys_covered_album
+    for url in (reverse("album-list"), reverse("artist-list"), reverse("genres"),
+                reverse("album-detail", args=[track.album_ref_id]), reverse("track-cover", args=[track.pk])):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
+    assert client.get(reverse("api:track-cover", kwargs={"pk": track.pk})).status_code in (401, 403)
+    # Media are never public: the cover's storage name is not a URL anyone can fetch.
+    assert client.get("/media/" + track.cover.name).status_code == 404
