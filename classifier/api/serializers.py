@@ -158,7 +158,19 @@ class UploadErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class UploadFileResultSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text="The file's name as sent.")
+    outcome = serializers.ChoiceField(["created", "duplicate", "rejected"],
+                                      help_text="created: stored and queued; duplicate: these bytes were already "
+                                                "in your library (nothing queued); rejected: not stored, see code.")
+    track_id = serializers.UUIDField(allow_null=True, help_text="The new or existing track; null when rejected.")
+    code = serializers.CharField(help_text="Why it was rejected (as in the error format); empty otherwise.")
+    message = serializers.CharField(help_text="The reason, written for a person; empty unless rejected.")
+
+
 class UploadBatchSerializer(serializers.Serializer):
+    results = UploadFileResultSerializer(
+        many=True, help_text="One per file, in the order sent (files refused for size while streaming last).")
     tracks = UploadedTrackSerializer(many=True)
     errors = UploadErrorSerializer(many=True)
 

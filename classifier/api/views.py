@@ -9,7 +9,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -160,14 +166,18 @@ class TrackListCreateView(ApiView):
             "**One file:** `202` with the queued track and a `Location` header; if you already uploaded "
             "these exact bytes, `200` with the existing track and `\"duplicate\": true` (nothing is queued). "
             "A rejected file answers 400 (not audio, unsupported format, empty) or 413 (too large).\n\n"
-            "**Several files:** `202` with `{\"tracks\": [...], \"errors\": [{file, code, message}]}` listing "
-            "every accepted (or duplicate) track and every rejected file; 400/413 when none was accepted."
+            "**Several files** (a catalogue, up to the limit per request): `202` with `results`, one per file "
+            "in the order sent (`outcome` created / duplicate / rejected, the track's id, and the reason when "
+            "rejected), plus `tracks` (every accepted or duplicate track) and `errors` (every rejected file); "
+            "400/413 when none was accepted."
         ),
         request={"multipart/form-data": s.UploadInputSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
-            202: OpenApiResponse(s.UploadedTrackSerializer,
-                                 description="Queued (one file); several files give UploadBatch instead."),
+            202: OpenApiResponse(
+                PolymorphicProxySerializer(component_name="UploadAnswer", resource_type_field_name=None,
+                                           serializers=[s.UploadedTrackSerializer, s.UploadBatchSerializer]),
+                description="Queued: the track (one file), or an UploadBatch with each file's result (several)."),
             200: OpenApiResponse(s.UploadedTrackSerializer, description="Duplicate of a track you already have."),
             400: error("No file, not audio, unsupported format or empty file."),
             409: error("Idempotency-Key still in use by a running request."),
@@ -192,13 +202,19 @@ class TrackListCreateView(ApiView):
         if len(files) + len(oversize) > MAX_FILES_PER_REQUEST:
             raise ApiError("too_many_files", f"Send at most {MAX_FILES_PER_REQUEST} files per request.", 400)
 
-        rejected = [(name, upload_too_large(name)) for name in oversize]
-        outcomes = []
+        rejected, outcomes, results = [], [], []
         for upload in files:
             try:
-                outcomes.append(track_upload(owner=request.user, upload=upload))
+                outcome = track_upload(owner=request.user, upload=upload)
             except UploadRejected as err:
                 rejected.append((upload.name, err))
+                results.append(_file_result(upload.name, err=err))
+            else:
+                outcomes.append(outcome)
+                results.append(_file_result(upload.name, outcome=outcome))
+        for name in oversize:
+            rejected.append((name, upload_too_large(name)))
+            results.append(_file_result(name, err=rejected[-1][1]))
 
         duplicates = {o.track.pk for o in outcomes if not o.created}
         context = {"request": request, "duplicates": duplicates}
@@ -216,7 +232,15 @@ class TrackListCreateView(ApiView):
             worst = 413 if all(err.status == 413 for _, err in rejected) else 400
             raise ApiError("upload_rejected", "None of the files was accepted.", worst, details={"errors": errors})
         tracks = s.UploadedTrackSerializer([o.track for o in outcomes], many=True, context=context).data
-        return Response({"tracks": tracks, "errors": errors}, status=status.HTTP_202_ACCEPTED)
+        return Response({"results": results, "tracks": tracks, "errors": errors}, status=status.HTTP_202_ACCEPTED)
+
+
+def _file_result(name: str, outcome=None, err: UploadRejected | None = None) -> dict:
+    """One file's line in a several-file upload's `results` (UploadFileResultSerializer)."""
+    if err is not None:
+        return {"file": name, "outcome": "rejected", "track_id": None, "code": err.code, "message": err.message}
+    return {"file": name, "outcome": "created" if outcome.created else "duplicate", "track_id": outcome.track.pk,
+            "code": "", "message": ""}
 
 
 class TrackObjectMixin:
