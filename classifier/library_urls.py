@@ -2,7 +2,7 @@
 The library page itself is the `home` route in classifier/urls.py."""
 from django.urls import path
 
-from classifier.views import dashboard, library, model_info, playlists
+from classifier.views import dashboard, library, model_info, player, playlists
 
 urlpatterns = [
     path("library/export.csv", library.library_export, {"fmt": "csv"}, name="library-export-csv"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("playlists/", playlists.playlist_list, name="playlists"),
     path("playlists/<path:genre>.m3u", playlists.playlist_m3u, name="playlist-m3u"),
     path("playlists/<path:genre>/", playlists.playlist_detail, name="playlist-detail"),
+    path("player/tracks.json", player.player_tracks, name="player-tracks"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("model/", model_info.model_info, name="model-info"),
     path("model/confusion-matrix.png", model_info.confusion_matrix, name="model-confusion-matrix"),

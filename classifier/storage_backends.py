@@ -11,7 +11,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-CHUNK = 64 * 1024
 # An unreachable store fails in seconds (a readiness probe, a page), not botocore's 60 s per try.
 TIMEOUTS = Config(connect_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
@@ -21,7 +20,7 @@ class MediaS3Storage(S3Storage):
         super().__init__(**settings)
         self.client_config = self.client_config.merge(TIMEOUTS)
 
-    def stream(self, name: str, start: int = 0, end: int | None = None, chunk_size: int = CHUNK):
+    def stream(self, name: str, start: int, end: int | None, *, chunk_size: int):
         """Bytes `start`..`end` (inclusive; None: to the end) of the object, in chunks.
 
         A missing object raises FileNotFoundError, as FileSystemStorage does; any other failure

@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_htmx",  # htmx itself, as a static file of a pinned package ({% htmx_script %})
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",

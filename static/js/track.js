@@ -1,8 +1,8 @@
-/* Track page while queued/processing: poll the status JSON and reload once the result is in. */
-(function () {
+/* Track page while queued/processing: poll the status JSON and show the page afresh once the
+   result is in (GenreWeb.refreshPage keeps the player playing). */
+GenreWeb.onPage("#track[data-status='queued'], #track[data-status='processing']", function (track) {
   "use strict";
-  var track = document.getElementById("track");
-  if (!track || !window.fetch) return;
+  if (!window.fetch) return;
   var url = track.dataset.statusUrl;
   var badge = document.getElementById("track-status-badge");
   var title = document.getElementById("pending-title");
@@ -11,6 +11,7 @@
   var TITLES = { queued: "Waiting for the classifier…", processing: "Listening to your track…" };
 
   function poll() {
+    if (!track.isConnected) return; // the user went to another page
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -19,8 +20,8 @@
       .then(function (data) {
         delay = 1500;
         if (data.status === "done" || data.status === "failed") {
-          // The server renders the result (bars, timeline, spectrogram); one reload shows it.
-          window.location.reload();
+          // The server renders the result (bars, timeline, spectrogram); one refresh shows it.
+          GenreWeb.refreshPage();
           return;
         }
         badge.textContent = data.status_display;
@@ -38,4 +39,4 @@
   }
 
   setTimeout(poll, delay);
-})();
+});

@@ -108,19 +108,20 @@ def test_library_flow(page, live_server, celery_worker, installed_model, screens
             expect(page.locator("#genre-select")).to_have_value(first_genre)
     assert sorted(playlist_titles(page, base, first_genre)) == ["first-track", "second-track"]
 
-    # Play, then next: the highlight and the <audio> source move to the second track.
+    # Play the playlist in the player bar, then next: the bar and the playlist's highlight move
+    # to the second track.
     audio = page.locator("#player-audio")
-    current = page.locator("#playlist-tracks li[aria-current=true]")
+    current = page.locator("#playlist-tracks li.is-playing")
+    page.get_by_role("button", name=f"Play all the {first_genre} playlist").click()
     expect(current).to_have_count(1)
     first_title, first_src = current.get_attribute("data-title"), audio.get_attribute("src")
-    page.get_by_role("button", name="Play").click()
     page.wait_for_function("() => !document.getElementById('player-audio').paused")
-    page.get_by_role("button", name="Next track").click()
+    page.locator("#player").get_by_role("button", name="Next track").click()
     expect(current).to_have_count(1)
     expect(current).not_to_have_attribute("data-title", first_title)
     assert audio.get_attribute("src") != first_src
-    assert audio.get_attribute("src") == current.get_attribute("data-src")
-    expect(page.locator("#now-playing-title")).to_have_text(current.get_attribute("data-title"))
+    assert audio.get_attribute("src").endswith(current.get_attribute("data-track-id") + "/audio/")
+    expect(page.locator("#player-title")).to_have_text(current.get_attribute("data-title"))
 
     # A correction takes the first track out of that playlist and into another.
     other_genre = next(label for label in installed_model["config"]["labels"] if label != first_genre)

@@ -1,4 +1,6 @@
-"""The playlist player in a real browser (no model needed: predictions are written directly)."""
+"""The player bar in a real browser: it keeps playing from page to page, plays its queue in order,
+answers the keyboard, survives a full reload and tells the Media Session what plays. No model
+needed: predictions are written directly."""
 import hashlib
 import re
 
@@ -11,50 +13,220 @@ from tests.audiogen import write_audio
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+AUDIO = "document.getElementById('player-audio')"
 
-def add_track(owner, path, seconds, confidence):
+
+def add_track(owner, folder, title, seconds, confidence=0.8, genre="jazz", artist="The Testers", seed=0):
     # Stored directly, not through track_upload: that would queue it, and a worker left running
     # by another test of the session would replace this prediction with the model's.
+    path = write_audio(folder / f"{title}.wav", seconds=seconds, seed=seed, sample_rate=22050, channels=1)
     data = path.read_bytes()
     track = Track(owner=owner, original_name=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                  format="WAV", duration=seconds)
+                  format="WAV", duration=seconds, title=title, artist=artist)
     track.file.save(path.name, ContentFile(data), save=True)
-    Prediction.objects.create(track=track, genre="jazz", confidence=confidence, probabilities={"jazz": confidence},
-                              timeline=[], tags={}, embedding=[1.0], model_version="t", device="cpu", seconds=0.1)
+    Prediction.objects.create(track=track, genre=genre, confidence=confidence, probabilities={genre: confidence},
+                              timeline=[], tags={}, embedding=[1.0, float(seed)], model_version="t", device="cpu",
+                              seconds=0.1)
     Track.objects.filter(pk=track.pk).update(status=Track.Status.DONE)
     return track
 
 
-def test_player_plays_in_order_and_advances(page, live_server, make_user, password, tmp_path):
-    user = make_user("player-pat")
-    tracks = [add_track(user, write_audio(tmp_path / f"{name}.wav", seconds=seconds, seed=i), seconds, confidence)
-              for i, (name, seconds, confidence) in enumerate([("short", 1.0, 0.9), ("middle", 2.0, 0.8), ("last", 2.0, 0.7)])]
-    page.goto(live_server.url + "/accounts/login/?next=/playlists/jazz/")
+def log_in(page, base, user, password, path):
+    page.goto(f"{base}/accounts/login/?next={path}")
     page.fill("#id_username", user.username)
     page.fill("#id_password", password)
     page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/playlists/jazz/$"))
+    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+    expect(page.locator("#player")).to_be_visible()
 
-    current = page.locator("#playlist-tracks li[aria-current=true]")
-    audio = page.locator("#player-audio")
-    expect(current).to_have_attribute("data-title", "short")
-    assert audio.get_attribute("src").endswith(f"/tracks/{tracks[0].pk}/audio/")
 
-    # Playing the 1-second first track to its end moves on to the next one by itself.
-    page.get_by_role("button", name="Play").click()
-    expect(current).to_have_attribute("data-title", "middle", timeout=15_000)
-    assert audio.get_attribute("src").endswith(f"/tracks/{tracks[1].pk}/audio/")
-    page.wait_for_function("() => !document.getElementById('player-audio').paused")
+def audio_url(track):
+    return f"/tracks/{track.pk}/audio/"
 
-    page.get_by_role("button", name="Next track").click()
-    expect(current).to_have_attribute("data-title", "last")
-    page.evaluate("document.getElementById('player-audio').pause()")
-    page.evaluate("document.getElementById('player-audio').currentTime = 0")
-    page.get_by_role("button", name="Previous track").click()
-    expect(current).to_have_attribute("data-title", "middle")
-    expect(page.locator("#now-playing-title")).to_have_text("middle")
-    # Next at the end of the list stays on the last track instead of failing.
-    page.get_by_role("button", name="Next track").click()
-    page.get_by_role("button", name="Next track").click()
-    expect(current).to_have_attribute("data-title", "last")
-    expect(page.locator("#playlist-tracks li[aria-current]")).to_have_count(1)
+
+def current_time(page):
+    return page.evaluate(f"{AUDIO}.currentTime")
+
+
+def wait_playing_past(page, seconds):
+    page.wait_for_function(f"() => !{AUDIO}.paused && {AUDIO}.currentTime > {seconds}", timeout=15_000)
+
+
+def queue_ids(page):
+    return page.locator("#player-queue-list li").evaluate_all("items => items.map(li => li.dataset.trackId)")
+
+
+@pytest.fixture
+def csp_errors(page):
+    """Console errors about the Content-Security-Policy: pages and the player must cause none."""
+    errors = []
+    page.on("console", lambda message: errors.append(f"{message.location['url']}: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text else None)
+    return errors
+
+
+def test_playback_goes_on_across_page_changes(page, live_server, make_user, password, tmp_path, csp_errors):
+    user = make_user("player-pat")
+    song = add_track(user, tmp_path, "Long Song", seconds=30)
+    log_in(page, live_server.url, user, password, f"/tracks/{song.pk}/")
+
+    page.get_by_role("button", name="Play Long Song", exact=True).click()
+    wait_playing_past(page, 0.3)
+    # A full load would make a new window (losing this mark) and a new <audio> element.
+    page.evaluate(f"window.playerUnderTest = {AUDIO}")
+    position = current_time(page)
+
+    for link, title in [("Library", "Library"), ("Playlists", "Playlists"), ("Dashboard", "Dashboard")]:
+        page.locator(".site-nav").get_by_role("link", name=link, exact=True).click()
+        expect(page).to_have_title(f"{title} · GenreWeb")
+        expect(page.locator("h1")).to_be_visible()
+        assert page.evaluate(f"window.playerUnderTest === {AUDIO}")
+        assert page.locator("#player-audio").get_attribute("src") == audio_url(song)
+        # Still playing, and further on than before the page changed.
+        wait_playing_past(page, position)
+        position = current_time(page)
+
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    expect(page.locator("#player-title")).to_have_text("Long Song")
+    # Back goes back to the playlists page, still without stopping.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/playlists/$"))
+    expect(page.locator("h1")).to_have_text("Genre playlists")
+    assert page.evaluate(f"window.playerUnderTest === {AUDIO}")
+    wait_playing_past(page, position)
+    assert csp_errors == []
+
+
+def test_the_queue_plays_in_order_and_play_next_jumps_the_line(page, live_server, make_user, password, tmp_path):
+    user = make_user("player-quinn")
+    first, second, third, jumper = (add_track(user, tmp_path, name, seconds=1.0, confidence=confidence, seed=i)
+                                    for i, (name, confidence) in enumerate(
+                                        [("First", 0.9), ("Second", 0.8), ("Third", 0.7), ("Jumper", 0.6)]))
+    log_in(page, live_server.url, user, password, "/playlists/jazz/")
+    page.evaluate(f"""window.played = []; window.ended = 0;
+        {AUDIO}.addEventListener('play', e => window.played.push(new URL(e.target.currentSrc).pathname));
+        {AUDIO}.addEventListener('ended', () => window.ended++);""")
+
+    for track in (first, second, third):
+        page.get_by_role("button", name=f"Add {track.title} to the queue").click()
+    # Queued while nothing played: the first is ready in the bar but waits for Play.
+    expect(page.locator("#player-queue-count")).to_have_text("3")
+    expect(page.locator("#player-title")).to_have_text("First")
+    assert page.evaluate(f"{AUDIO}.paused")
+    page.get_by_role("button", name="Play Jumper next").click()
+    expect(page.locator("#player-queue-count")).to_have_text("4")
+    assert queue_ids(page) == [str(t.pk) for t in (first, jumper, second, third)]
+
+    page.locator("#player").get_by_role("button", name="Play", exact=True).click()
+    page.wait_for_function("() => window.ended === 4", timeout=30_000)
+    assert page.evaluate("window.played") == [audio_url(t) for t in (first, jumper, second, third)]
+    # At the end of the queue it stops on the last track instead of wrapping round.
+    expect(page.locator("#player-queue-list li[aria-current=true]")).to_have_attribute("data-track-id", str(third.pk))
+    assert page.evaluate(f"{AUDIO}.paused")
+
+    # Previous goes back one; a track from the queue list plays at once; × takes one out.
+    page.locator("#player").get_by_role("button", name="Previous track").click()
+    expect(page.locator("#player-title")).to_have_text("Second")
+    page.locator("#player-queue-toggle").click()
+    page.locator("#player-queue-list").get_by_role("button", name="Jumper", exact=True).click()
+    expect(page.locator("#player-title")).to_have_text("Jumper")
+    page.get_by_role("button", name="Remove First from the queue").click()
+    assert queue_ids(page) == [str(t.pk) for t in (jumper, second, third)]
+    expect(page.locator("#player-queue-list li[aria-current=true]")).to_have_attribute("data-track-id", str(jumper.pk))
+
+
+def test_play_all_replaces_the_queue_and_a_row_plays_from_there(page, live_server, make_user, password, tmp_path):
+    user = make_user("player-ria")
+    tracks = [add_track(user, tmp_path, name, seconds=20, confidence=c, seed=i)
+              for i, (name, c) in enumerate([("One", 0.9), ("Two", 0.8), ("Three", 0.7)])]
+    log_in(page, live_server.url, user, password, "/playlists/jazz/")
+    page.get_by_role("button", name="Play Two", exact=True).click()
+    wait_playing_past(page, 0.1)
+    assert queue_ids(page) == [str(t.pk) for t in tracks]
+    expect(page.locator("#player-title")).to_have_text("Two")
+    # The page marks the row that plays.
+    expect(page.locator("#playlist-tracks li.is-playing")).to_have_attribute("data-title", "Two")
+    page.locator("#player").get_by_role("button", name="Next track").click()
+    expect(page.locator("#player-title")).to_have_text("Three")
+    expect(page.locator("#playlist-tracks li.is-playing")).to_have_attribute("data-title", "Three")
+
+
+def test_keyboard_space_pauses_and_plays_but_not_while_typing(page, live_server, make_user, password, tmp_path):
+    user = make_user("player-kim")
+    song = add_track(user, tmp_path, "Keys", seconds=30)
+    log_in(page, live_server.url, user, password, f"/tracks/{song.pk}/")
+    page.get_by_role("button", name="Play Keys", exact=True).click()
+    wait_playing_past(page, 0.2)
+    page.evaluate("document.activeElement.blur()")
+
+    page.keyboard.press("Space")
+    page.wait_for_function(f"() => {AUDIO}.paused")
+    page.keyboard.press("Space")
+    page.wait_for_function(f"() => !{AUDIO}.paused")
+    # → seeks ahead.
+    before = current_time(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => {AUDIO}.currentTime >= {before + 9}")
+
+    # Typing a space into the library search types it, and the music goes on.
+    page.locator(".site-nav").get_by_role("link", name="Library", exact=True).click()
+    search = page.locator("input[name=q]")
+    search.click()
+    page.keyboard.type("a b")
+    expect(search).to_have_value("a b")
+    assert not page.evaluate(f"{AUDIO}.paused")
+
+
+def test_the_queue_survives_a_full_reload(page, live_server, make_user, password, tmp_path):
+    user = make_user("player-rey")
+    tracks = [add_track(user, tmp_path, name, seconds=30, confidence=c, seed=i)
+              for i, (name, c) in enumerate([("Alpha", 0.9), ("Beta", 0.8)])]
+    log_in(page, live_server.url, user, password, "/playlists/jazz/")
+    page.get_by_role("button", name="Play all the jazz playlist").click()
+    page.locator("#player").get_by_role("button", name="Next track").click()
+    wait_playing_past(page, 1.0)
+    page.locator("#player").get_by_role("button", name="Pause").click()
+    paused_at = current_time(page)
+
+    page.reload()
+    expect(page.locator("#player-title")).to_have_text("Beta")
+    assert queue_ids(page) == [str(t.pk) for t in tracks]
+    expect(page.locator("#player-queue-list li[aria-current=true]")).to_have_attribute("data-track-id", str(tracks[1].pk))
+    assert page.locator("#player-audio").get_attribute("src") == audio_url(tracks[1])
+    # Where it was paused, still paused.
+    page.wait_for_function(f"() => Math.abs({AUDIO}.currentTime - {paused_at}) < 0.25")
+    assert page.evaluate(f"{AUDIO}.paused")
+    expect(page.locator("#player").get_by_role("button", name="Play", exact=True)).to_be_enabled()
+
+
+def test_media_session_shows_the_track_and_takes_the_media_keys(page, live_server, make_user, password, tmp_path):
+    user = make_user("player-mo")
+    tracks = [add_track(user, tmp_path, name, seconds=20, confidence=c, seed=i, artist="Ada")
+              for i, (name, c) in enumerate([("Media One", 0.9), ("Media Two", 0.8)])]
+    log_in(page, live_server.url, user, password, f"/tracks/{tracks[0].pk}/")
+    page.get_by_role("button", name="Play Media One", exact=True).click()
+    wait_playing_past(page, 0.1)
+    metadata = page.evaluate("(() => { const m = navigator.mediaSession.metadata;"
+                             " return {title: m.title, artist: m.artist, artwork: m.artwork.map(a => a.src)}; })()")
+    assert metadata["title"] == "Media One" and metadata["artist"] == "Ada"
+    # No cover in the file: the placeholder picture.
+    assert len(metadata["artwork"]) == 1 and metadata["artwork"][0].endswith("/img/cover-placeholder.png")
+    assert page.evaluate("navigator.mediaSession.playbackState") == "playing"
+
+    # A radio from here queues the track and the ones like it.
+    page.get_by_role("button", name="Radio: more like this").click()
+    expect(page.locator("#player-queue-count")).to_have_text("2")
+    assert queue_ids(page) == [str(tracks[0].pk), str(tracks[1].pk)]
+
+
+def test_logging_out_ends_the_queue(page, live_server, make_user, password, tmp_path):
+    user = make_user("player-lou")
+    song = add_track(user, tmp_path, "Bye", seconds=30)
+    log_in(page, live_server.url, user, password, f"/tracks/{song.pk}/")
+    page.get_by_role("button", name="Add Bye to the queue").click()
+    expect(page.locator("#player-queue-count")).to_have_text("1")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.locator("#player")).to_have_count(0)
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('genreweb.player.'))") == []
+    log_in(page, live_server.url, user, password, "/library/")
+    expect(page.locator("#player-title")).to_have_text("Nothing playing")

@@ -31,7 +31,10 @@ def test_playlist_orders_by_confidence_and_has_a_player(alice_client, make_track
     assert [t.title for t in response.context["tracks"]] == ["Sure", "Unsure"]
     html = response.content.decode()
     assert 'id="player-audio"' in html and "js/player.js" in html
-    assert html.count('aria-current="true"') == 1
+    # "Play all" and each row's ▶ hand the playlist to the player bar, the row's from its place.
+    src = f'data-player-src="{reverse("player-tracks")}?genre=rock"'
+    assert f'data-player="play" {src} aria-label="Play all the rock playlist"' in html
+    assert html.count(f'{src} data-player-start="') == 2 and f'{src} data-player-start="1"' in html
 
 
 def test_m3u_export(alice_client, make_track, user):

@@ -46,8 +46,9 @@ def test_queued_track_page_shows_the_file_and_polls(alice_client, stored_track):
     assert ">WAV<" in html
     assert "Waiting for the classifier" in html
     assert f'data-status-url="{reverse("track-status", args=[track.pk])}"' in html
-    assert "js/track.js" in html
-    assert f'<audio controls preload="metadata" src="{reverse("track-audio", args=[track.pk])}"' in html
+    assert 'data-status="queued"' in html  # what js/track.js polls for
+    # Playable before it is classified, in the player bar.
+    assert f'data-player="play" data-player-src="{reverse("player-tracks")}?track={track.pk}"' in html
 
 
 def test_status_json_while_queued(alice_client, stored_track):
@@ -65,7 +66,7 @@ def test_done_track_page_shows_genre_bars_timeline_tags_and_spectrogram(alice_cl
     track = classified(stored_track("tune.wav", seconds=6))
     html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
 
-    assert "js/track.js" not in html  # nothing left to wait for
+    assert 'data-status="done"' in html  # nothing left for js/track.js to wait for
     assert ">jazz</span>" in html and "55.0% confident" in html
     for label in LABELS:  # every genre has a bar with its value as text
         assert f'<span class="bar-label">{label}</span>' in html
@@ -191,7 +192,7 @@ def test_failed_track_page_shows_the_reason(alice_client, stored_track):
     html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
     assert "This track could not be classified" in html
     assert "The audio could not be decoded: boom" in html
-    assert "js/track.js" not in html
+    assert 'data-status="failed"' in html
     data = alice_client.get(reverse("track-status", args=[track.pk])).json()
     assert data["status"] == "failed"
     assert data["failure_reason"] == "The audio could not be decoded: boom"
