@@ -1,6 +1,7 @@
-"""Time full-track prediction of a warm 3-minute MP3 on the CPU (and batched GPU throughput if any).
+"""Time full-track prediction of a warm 3-minute MP3 on the CPU, one by one and batched; with
+CUDA, the GPU in the same run (the model alone, whole tracks batched, peak GPU memory).
 
-    python bench/bench_predict.py [--bundle models/saved_models] [--runs 7]
+    python bench/bench_predict.py [--bundle models/saved_models] [--runs 7] [--gpu-tracks 32]
 """
 from __future__ import annotations
 
@@ -43,11 +44,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--gpu-tracks", type=int, default=32)
     ap.add_argument("--batch-tracks", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=180.0, help="length of the generated track")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         track = Path(tmp) / "track.mp3"
-        synth_track(track)
+        synth_track(track, args.seconds)
         duration = probe_audio(track).duration
         clf = Classifier.from_bundle(args.bundle, "cpu", threads=2)
         clf.predict(track)  # warm: first call pays for allocator and kernel setup
@@ -75,23 +77,45 @@ def main() -> None:
         print(f"cpu batched: {args.batch_tracks} tracks in {batch_s:.3f} s = {60 * args.batch_tracks / batch_s:.0f} "
               f"tracks/minute (one by one: {60 / med:.0f} tracks/minute), decoding included")
 
+        cpu_rate = args.batch_tracks / batch_s
         if torch.cuda.is_available():
-            gpu = Classifier.from_bundle(args.bundle, "cuda")
-            wins = plan_windows(duration, gpu.segment_samples / gpu.sample_rate, gpu.max_segments)
-            waves = read_windows(track, gpu.sample_rate, wins)
-            gpu.run_waves(waves * args.gpu_tracks)
-            torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(3):
-                gpu.run_waves(waves * args.gpu_tracks)
-            torch.cuda.synchronize()
-            model_s = (time.perf_counter() - t0) / 3
-            print(f"{gpu.device} ({torch.cuda.get_device_name()}): batched model throughput "
-                  f"{args.gpu_tracks / model_s:.0f} tracks/s ({args.gpu_tracks} tracks x {len(waves)} windows per batch, "
-                  "decoding excluded)")
+            gpu_branch(args, track, duration, cpu_rate)
         else:
-            print("cuda: not available")
+            print("cuda: not available, so the CUDA branch did not run (no GPU figures in this run)")
 
+
+def gpu_branch(args, track: Path, duration: float, cpu_rate: float) -> None:
+    """The same track through the model on the GPU: the model alone on stacked windows, then whole
+    tracks batched as the worker does (decoding in threads included), beside the CPU figure."""
+    gpu = Classifier.from_bundle(args.bundle, "cuda")
+    name = f"{gpu.device} ({torch.cuda.get_device_name(gpu.device)})"
+    wins = plan_windows(duration, gpu.segment_samples / gpu.sample_rate, gpu.max_segments)
+    waves = read_windows(track, gpu.sample_rate, wins)
+    gpu.run_waves(waves * args.gpu_tracks)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(3):
+        gpu.run_waves(waves * args.gpu_tracks)
+    torch.cuda.synchronize()
+    model_s = (time.perf_counter() - t0) / 3
+    print(f"{name}: model alone {args.gpu_tracks / model_s:.0f} tracks/s "
+          f"({args.gpu_tracks} tracks x {len(waves)} windows per call, decoding excluded)")
+
+    batch = [track] * args.gpu_tracks
+    workers = os.cpu_count() or 1
+    gpu.predict_many(batch, workers=workers)  # warm: kernels for this batch shape
+    torch.cuda.reset_peak_memory_stats(gpu.device)
+    timings: dict = {}
+    t0 = time.perf_counter()
+    gpu.predict_many(batch, workers=workers, timings=timings)
+    wall = time.perf_counter() - t0
+    peak = torch.cuda.max_memory_allocated(gpu.device) / 2**20
+    gpu_rate = args.gpu_tracks / wall
+    print(f"{name}: batched tracks {gpu_rate:.1f} tracks/s ({args.gpu_tracks} tracks per call, decoding in "
+          f"{workers} threads {timings['decode']:.2f} s, model {timings['model']:.2f} s); "
+          f"peak GPU memory {peak:.0f} MiB")
+    print(f"gpu vs cpu in this run: {gpu_rate:.1f} vs {cpu_rate:.1f} tracks/s = {gpu_rate / cpu_rate:.1f}x; "
+          f"limited by {'decoding' if timings['decode'] > timings['model'] else 'the model'}")
 
 if __name__ == "__main__":
     main()
