@@ -7,8 +7,8 @@ from classifier.views import accounts, library, pages, tracks
 urlpatterns = [
     path("", pages.landing, name="landing"),
     path("signup/", accounts.signup, name="signup"),
-    # Django's account views with the templates in templates/registration/.
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # Django's account views (login with throttling) and the templates in templates/registration/.
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.files import File
 
 from classifier.models import Track
+from classifier.services.quota import StorageBudget
 from classifier.services.uploads import UploadRejected, _sha256, track_upload, upload_too_large
 from ml.predict import AUDIO_SUFFIXES
 
@@ -71,8 +72,9 @@ def find_audio_files(paths) -> list[Path]:
     return found
 
 
-def import_file(*, owner, path) -> ImportResult:
-    """Import one local file for `owner`; never raises for a file we will not store.
+def import_file(*, owner, path, budget: StorageBudget | None = None) -> ImportResult:
+    """Import one local file for `owner`; never raises for a file we will not store. Give every
+    file of a run the same `budget`: the owner's storage is then counted once per run.
 
     The file is read in chunks (hash, probe copy, media copy), so memory does not depend on
     its size. Database errors and interrupts propagate; the file's transaction is then rolled
@@ -81,7 +83,7 @@ def import_file(*, owner, path) -> ImportResult:
     path = Path(path)
     try:
         with open(path, "rb") as handle:
-            outcome = track_upload(owner=owner, upload=File(handle, name=path.name))
+            outcome = track_upload(owner=owner, upload=File(handle, name=path.name), budget=budget)
     except UploadRejected as err:
         return ImportResult(path, REJECTED, code=err.code, message=err.message)
     except OSError as err:  # unreadable (permissions, vanished meanwhile)
@@ -89,10 +91,11 @@ def import_file(*, owner, path) -> ImportResult:
     return ImportResult(path, NEW if outcome.created else DUPLICATE, track=outcome.track)
 
 
-def dry_run_file(*, owner, path, seen: set[str]) -> ImportResult:
+def dry_run_file(*, owner, path, seen: set[str], budget: StorageBudget) -> ImportResult:
     """What import_file would say without storing anything: DUPLICATE by checksum (already in
-    the library, or earlier in this run), REJECTED when empty/too big/unreadable, else NEW
-    (the audio itself is not probed, so a NEW here may still be rejected by a real run)."""
+    the library, or earlier in this run), REJECTED when empty/too big/unreadable or past the
+    storage quota (counting this run's earlier NEW files in `budget`), else NEW (the audio
+    itself is not probed, so a NEW here may still be rejected by a real run)."""
     path = Path(path)
     try:
         with open(path, "rb") as handle:
@@ -107,5 +110,8 @@ def dry_run_file(*, owner, path, seen: set[str]) -> ImportResult:
         return ImportResult(path, REJECTED, code="unreadable", message=f"{path.name} could not be read: {err}")
     if sha256 in seen or Track.objects.filter(owner=owner, sha256=sha256).exists():
         return ImportResult(path, DUPLICATE)
+    if refusal := budget.refusal(name=path.name, size=upload.size):
+        return ImportResult(path, REJECTED, code="quota_exceeded", message=refusal)
     seen.add(sha256)
+    budget.add(upload.size)
     return ImportResult(path, NEW)

@@ -15,6 +15,7 @@ from classifier.models import Track
 from classifier.services.catalogue import track_apply_metadata, track_discard_covers
 from classifier.services.classification import track_queue_classification
 from classifier.services.metadata import read_metadata
+from classifier.services.quota import StorageBudget
 from ml.inference import AudioError, probe_audio
 
 logger = logging.getLogger(__name__)
@@ -71,11 +72,13 @@ def _discard_files(track: Track) -> None:
     track_discard_covers(track=track)
 
 
-def track_upload(*, owner, upload) -> UploadOutcome:
+def track_upload(*, owner, upload, budget: StorageBudget | None = None) -> UploadOutcome:
     """Store `upload` as a new Track of `owner` and queue it for classification.
 
     Returns the existing track instead when the owner already has these exact bytes.
-    Raises UploadRejected for files that are too large, empty or not audio we accept.
+    Raises UploadRejected for files that are too large, empty, not audio we accept, or that
+    would take the owner over their storage quota. Pass one `budget` for several uploads (a
+    request, an import run) to count the owner's storage once.
     """
     name = PurePath(upload.name or "upload").name[:255]
     if upload.size > settings.UPLOAD_MAX_BYTES:
@@ -87,6 +90,9 @@ def track_upload(*, owner, upload) -> UploadOutcome:
     existing = Track.objects.filter(owner=owner, sha256=sha256).first()
     if existing:
         return UploadOutcome(existing, created=False)
+    budget = budget or StorageBudget(user=owner)
+    if refusal := budget.refusal(name=name, size=upload.size):
+        raise UploadRejected("quota_exceeded", refusal, status=413)
 
     with _local_path(upload) as path:
         try:
@@ -133,5 +139,6 @@ def track_upload(*, owner, upload) -> UploadOutcome:
     except BaseException:
         _discard_files(track)  # no row points at them: do not leave them in media/
         raise
+    budget.add(upload.size)
     metrics.UPLOAD_BYTES.inc(upload.size)
     return UploadOutcome(track, created=True)

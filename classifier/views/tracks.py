@@ -10,8 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
+from classifier.api.throttling import UploadRateThrottle, page_throttle_wait, readable_wait
 from classifier.http import ranged_file_response, track_audio_response
 from classifier.selectors import installed_labels, track_get
+from classifier.services.quota import StorageBudget
 from classifier.services.uploads import ACCEPTED_DESCRIPTION, UploadRejected, track_upload, upload_too_large
 from classifier.views.presentation import prediction_display, track_status_payload
 
@@ -37,9 +39,9 @@ def _rejected(name: str, err: UploadRejected) -> dict:
             "message": err.message, "code": err.code, "http_status": err.status}
 
 
-def _upload_one(request, upload) -> dict:
+def _upload_one(request, upload, budget) -> dict:
     try:
-        outcome = track_upload(owner=request.user, upload=upload)
+        outcome = track_upload(owner=request.user, upload=upload, budget=budget)
     except UploadRejected as err:
         return _rejected(upload.name, err)
     track = outcome.track
@@ -63,16 +65,18 @@ def _overall_status(results) -> int:
     return 400
 
 
-def _upload_page(request, results=(), status=200):
+def _upload_page(request, results=(), status=200, budget=None):
+    storage = (budget or StorageBudget(user=request.user)).summary()
     if _wants_json(request):
         files = [{k: v for k, v in result.items() if k != "http_status"} for result in results]
-        return JsonResponse({"files": files}, status=status)
+        return JsonResponse({"files": files, "storage": storage}, status=status)
     context = {
         "results": results,
         "accept": ACCEPT,
         "accepted_description": ACCEPTED_DESCRIPTION,
         "max_bytes": settings.UPLOAD_MAX_BYTES,
         "max_size": filesizeformat(settings.UPLOAD_MAX_BYTES),
+        "storage": storage,
     }
     return render(request, "tracks/upload.html", context, status=status)
 
@@ -82,11 +86,12 @@ def _upload_post(request):
     uploads = request.FILES.getlist("files")  # parses the body, which fills request.oversize_files
     # Oversize files were skipped by SizeLimitUploadHandler while streaming; report them too.
     results = [_rejected(name, upload_too_large(name)) for name in getattr(request, "oversize_files", [])]
-    results += [_upload_one(request, upload) for upload in uploads]
+    budget = StorageBudget(user=request.user)  # counted once for all the files of this request
+    results += [_upload_one(request, upload, budget) for upload in uploads]
     if not results:
         error = UploadRejected("no_files", "Choose at least one audio file to upload.")
         return _upload_page(request, [_rejected("", error)], status=400)
-    return _upload_page(request, results, status=_overall_status(results))
+    return _upload_page(request, results, status=_overall_status(results), budget=budget)
 
 
 # CsrfViewMiddleware would parse (and so read) the whole body before the view runs; the size is
@@ -97,6 +102,13 @@ def _upload_post(request):
 def upload(request):
     if request.method == "GET":
         return _upload_page(request)
+    # The API's upload rate (and, for a browser, the same budget), before the body is read.
+    if (wait := page_throttle_wait(request, UploadRateThrottle)) is not None:
+        error = UploadRejected("throttled", f"You have uploaded a lot in a short time. Please wait "
+                                            f"{readable_wait(wait)} before uploading more.", status=429)
+        response = _upload_page(request, [_rejected("", error)], status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if _content_length(request) > settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK:
         limit = filesizeformat(settings.UPLOAD_MAX_BYTES)
         error = UploadRejected(

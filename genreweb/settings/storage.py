@@ -67,6 +67,9 @@ STORAGES = {
 
 # Uploads: the size limit is enforced while the body streams in (classifier.uploadhandlers).
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", default=200) * 1024 * 1024
+# Per user: the audio a user keeps may add up to this (0: no quota); enforced for the upload page,
+# the API and import_tracks alike (classifier.services.quota).
+USER_QUOTA_BYTES = env_int("USER_QUOTA_MB", default=10 * 1024, minimum=0) * 1024 * 1024
 # Bytes do not bound decoding time (a small file can hold hours of quiet audio); this does.
 UPLOAD_MAX_MINUTES = env_int("UPLOAD_MAX_MINUTES", default=180)
 # Shorter clips are refused: a blip has no genre, and the model would still name one.

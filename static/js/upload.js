@@ -59,6 +59,16 @@
       return "The upload failed (HTTP " + status + "). Please try again.";
     }
 
+    // The storage line and bar as the server counts them after this upload.
+    function showStorage(storage) {
+      var box = document.getElementById("storage-usage");
+      if (!box || !storage) return;
+      box.querySelector(".storage-text").textContent = storage.text;
+      var fill = box.querySelector(".bar-fill");
+      if (fill) fill.style.setProperty("--width", String(storage.percent));
+      box.querySelector(".storage-full").hidden = !storage.full;
+    }
+
     function send(file, li) {
       var xhr = new XMLHttpRequest();
       var data = new FormData();
@@ -78,6 +88,7 @@
         }
         if (result) {
           finish(li, result.ok, result.message, result.url);
+          showStorage(JSON.parse(xhr.responseText).storage);
         } else if (xhr.responseURL && xhr.responseURL.indexOf("/accounts/login") !== -1) {
           finish(li, false, "You have been logged out. Log in again and retry this file.");
         } else {

@@ -12,6 +12,7 @@ from classifier.services.imports import (
     find_audio_files,
     import_file,
 )
+from classifier.services.quota import StorageBudget
 
 
 class Command(BaseCommand):
@@ -40,17 +41,18 @@ class Command(BaseCommand):
 
         tally = ImportTally()
         seen: set[str] = set()  # checksums met in this dry run
+        budget = StorageBudget(user=owner)  # the owner's storage, counted once for the run
         # tqdm redraws its line with "\r"; OutputWrapper.write would add a newline to each update.
         progress = tqdm(files, desc="dry run" if dry_run else "importing", unit="file",
                         file=getattr(self.stderr, "_out", self.stderr), dynamic_ncols=True)
         try:
             for path in progress:
                 if dry_run:
-                    result = dry_run_file(owner=owner, path=path, seen=seen)
+                    result = dry_run_file(owner=owner, path=path, seen=seen, budget=budget)
                 else:
                     # One transaction per file (inside track_upload): an interrupt loses at most
                     # the file in hand, and a re-run finds the others as duplicates.
-                    result = import_file(owner=owner, path=path)
+                    result = import_file(owner=owner, path=path, budget=budget)
                 tally.add(result)
                 progress.set_postfix({"new": tally.counts[NEW], "duplicate": tally.counts[DUPLICATE],
                                       "rejected": tally.counts[REJECTED]}, refresh=False)

@@ -1,0 +1,47 @@
+"""The storage quota on the upload page in a real browser: the used/quota line and its bar (set
+by static/js under the Content-Security-Policy), and upload.js saying which file did not fit."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.audiogen import write_audio
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_upload_page_shows_the_quota_and_refuses_what_does_not_fit(page, live_server, make_user, password,
+                                                                      settings, tmp_path, screenshots):
+    clips = [write_audio(tmp_path / f"clip{i}.wav", seconds=1, seed=40 + i) for i in range(2)]
+    settings.USER_QUOTA_BYTES = clips[0].stat().st_size * 2 - 1  # one clip fits, two do not
+    user = make_user("quota-user")
+    csp_errors = []
+    page.on("console", lambda message: csp_errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/upload/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.locator("form button[type=submit]").last.click()
+    expect(page).to_have_url(re.compile(r"/upload/$"))
+    usage = page.locator("#storage-usage")
+    expect(usage).to_contain_text(re.compile(r"Storage: 0\sbytes of your \d+(\.\d)?\sKB used \(0\s%\)"))
+
+    page.set_input_files("#upload-files", [str(clips[0])])
+    expect(page.locator(".upload-item.ok")).to_contain_text("clip0.wav is uploaded")
+    expect(usage).to_contain_text(re.compile(r"\(50\s%\)"))  # upload.js updates it from the answer
+    page.set_input_files("#upload-files", [str(clips[1])])
+    refused = page.locator(".upload-item.error")
+    expect(refused).to_contain_text("clip1.wav")
+    expect(refused).to_contain_text("does not fit in your storage")
+    expect(page.locator("#storage-usage .storage-full")).to_be_hidden()
+
+    page.reload()
+    expect(usage).to_contain_text(re.compile(r"\(50\s%\)"))
+    fill = page.locator("#storage-usage .bar-fill")
+    track = page.locator("#storage-usage .bar-track")
+    ratio = fill.evaluate("el => el.getBoundingClientRect().width") / track.evaluate(
+        "el => el.getBoundingClientRect().width")
+    assert ratio == pytest.approx(0.5, abs=0.02)
+    page.screenshot(path=str(screenshots / "upload-quota.png"), full_page=True)
+    assert csp_errors == []
