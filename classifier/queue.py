@@ -12,8 +12,10 @@ from django.conf import settings
 
 CLASSIFY_TRACK = "classifier.classify_track"
 DELIVER_WEBHOOK = "classifier.deliver_webhook"
+# Sent by Celery beat (genreweb.celery), never by a service.
+REQUEUE_STALE_TRACKS = "classifier.requeue_stale_tracks"
 
-TASK_NAMES = (CLASSIFY_TRACK, DELIVER_WEBHOOK)
+TASK_NAMES = (CLASSIFY_TRACK, DELIVER_WEBHOOK, REQUEUE_STALE_TRACKS)
 
 
 def default_queue() -> str:

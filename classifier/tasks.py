@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from classifier import metrics
-from classifier.queue import CLASSIFY_TRACK, DELIVER_WEBHOOK
+from classifier.queue import CLASSIFY_TRACK, DELIVER_WEBHOOK, REQUEUE_STALE_TRACKS
 from classifier.services.classification import (
     classify_batch_size,
     track_mark_failed,
@@ -15,6 +15,7 @@ from classifier.services.classification import (
     tracks_classify,
     tracks_release,
 )
+from classifier.services.recovery import track_claim, tracks_requeue_stale
 from classifier.services.webhooks import WebhookRetry, webhook_deliver
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,12 @@ TRANSIENT_ERRORS = (DatabaseError, OSError, MemoryError)
     time_limit=settings.CLASSIFY_TIME_LIMIT + 30,
 )
 def classify_track(self, track_id: str) -> None:
+    # This very job again: a retry, or the broker handing it back after its worker died.
+    rerun = bool(self.request.retries or (self.request.delivery_info or {}).get("redelivered"))
     try:
+        if not track_claim(track_id=track_id, rerun=rerun):
+            logger.info("track %s is classified already or another job holds it; nothing to do", track_id)
+            return
         _classify_leading_a_batch(self, track_id)
     except SoftTimeLimitExceeded:
         logger.warning("classification of track %s hit the time limit", track_id)
@@ -69,6 +75,12 @@ def _classify_leading_a_batch(task, track_id: str) -> None:
     tracks_release(track_ids=[pk for pk in mates if str(pk) in errors])
     if str(track_id) in errors:
         raise errors[str(track_id)]
+
+
+@shared_task(name=REQUEUE_STALE_TRACKS)
+def requeue_stale_tracks() -> int:
+    """Sent by Celery beat every TRACK_SWEEP_INTERVAL: queue again the tracks whose job was lost."""
+    return len(tracks_requeue_stale())
 
 
 @shared_task(name=DELIVER_WEBHOOK, bind=True, acks_late=True, max_retries=None)

@@ -43,11 +43,19 @@ def _set_status(track_id, status, reason: str = "") -> None:
     Track.objects.filter(pk=track_id).update(status=status, failure_reason=reason[:2000], updated_at=timezone.now())
 
 
+def job_lost_before(status: str):
+    """A track `queued` or `processing` unchanged since before this moment has no live job behind
+    it (TRACK_QUEUED_TIMEOUT, TRACK_PROCESSING_TIMEOUT): its job was lost, so the sweep in
+    services.recovery queues it again, and its user may too. None for other statuses."""
+    seconds = {Track.Status.QUEUED: settings.TRACK_QUEUED_TIMEOUT,
+               Track.Status.PROCESSING: settings.TRACK_PROCESSING_TIMEOUT}.get(status)
+    return None if seconds is None else timezone.now() - timedelta(seconds=seconds)
+
+
 def track_is_busy(track: Track) -> bool:
-    """Queued or processing recently enough that a job is surely behind it. Older ones were
-    abandoned (a worker killed on a broker that cannot redeliver) and may be queued again."""
-    abandoned = timezone.now() - timedelta(seconds=2 * settings.CLASSIFY_TIME_LIMIT)
-    return track.status in (Track.Status.QUEUED, Track.Status.PROCESSING) and track.updated_at > abandoned
+    """Queued or processing recently enough that a job is surely behind it."""
+    lost_before = job_lost_before(track.status)
+    return lost_before is not None and track.updated_at > lost_before
 
 
 def track_mark_failed(*, track_id, reason: str, code: str = metrics.FAILURE_INTERNAL, model_version: str = "") -> None:

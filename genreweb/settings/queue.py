@@ -51,6 +51,24 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One classification may take this long before it is stopped and the track marked failed;
 # far above the seconds a 3-hour track needs, far below the broker's redelivery timeout.
 CLASSIFY_TIME_LIMIT = env_int("CLASSIFY_TIME_LIMIT", default=600)
+# Lost jobs found again (classifier.services.recovery): Celery beat sends a sweep every
+# TRACK_SWEEP_INTERVAL seconds that queues again the tracks `queued` for longer than
+# TRACK_QUEUED_TIMEOUT, or `processing` for longer than TRACK_PROCESSING_TIMEOUT: past the
+# hard time limit (CLASSIFY_TIME_LIMIT + 30 s) and a retry's wait, so no job still holds them.
+TRACK_SWEEP_INTERVAL = env_int("TRACK_SWEEP_INTERVAL", default=60)
+TRACK_QUEUED_TIMEOUT = env_int("TRACK_QUEUED_TIMEOUT", default=600)
+TRACK_PROCESSING_TIMEOUT = env_int("TRACK_PROCESSING_TIMEOUT", default=CLASSIFY_TIME_LIMIT + 120,
+                                   minimum=CLASSIFY_TIME_LIMIT + 60)
+CELERY_BEAT_SCHEDULE = {
+    "requeue stale tracks": {
+        "task": "classifier.requeue_stale_tracks",  # classifier.queue.REQUEUE_STALE_TRACKS
+        "schedule": float(TRACK_SWEEP_INTERVAL),
+        # The sweep waits in its queue behind the jobs sent before it, so it runs once they were
+        # picked up; one that waited a whole interval is dropped, the next being on its way.
+        "options": {"expires": TRACK_SWEEP_INTERVAL},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Tracks per model call in the worker (decoded in threads, windows stacked into one batch);
 # 0 = by device: 8 on a GPU, 4 on the CPU.
 CLASSIFY_BATCH_SIZE = env_int("CLASSIFY_BATCH_SIZE", default=0, minimum=0)

@@ -3,19 +3,14 @@ embedded defaults (SQLite + filesystem broker) in a temporary var dir."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTED = re.compile(r"Started Celery worker \(pid (\d+)\) and web server \(pid (\d+)\)")
-RUNNING = re.compile(r"GenreWeb is running at (http://\S+)")
+from tests.live import ROOT, App, free_port, wait_until
 
 pytestmark = pytest.mark.worker
 
@@ -43,12 +38,6 @@ print(track.status, track.genre or "", track.failure_reason)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -72,56 +61,13 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def wait_until(predicate, timeout: float, what: str, output=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{output()}")
-
-
-class App:
-    """A running `manage.py runapp` with its output collected line by line."""
-
-    def __init__(self, env: dict, port: int):
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runapp", "--port", str(port), "--web-workers", "1"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def output(self) -> str:
-        return "".join(self.lines[-60:])
-
-    def search(self, pattern: re.Pattern):
-        return next((m for line in list(self.lines) if (m := pattern.search(line))), None)
-
-    def started(self) -> tuple[int, int, str]:
-        """(worker pid, web pid, URL) once the server answers and the worker is ready."""
-        pids = wait_until(lambda: self.search(STARTED), 120, "runapp to start its children", self.output)
-        url = wait_until(lambda: self.search(RUNNING), 180, "the URL line", self.output).group(1)
-        wait_until(lambda: any(" ready." in line for line in self.lines), 180, "the worker", self.output)
-        return int(pids.group(1)), int(pids.group(2)), url
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(30)
-
-
 @pytest.fixture(scope="module")
 def app_env(tmp_path_factory):
     """Environment of a fresh install: no DATABASE_URL/REDIS_URL, its own var dir, migrated."""
     var = tmp_path_factory.mktemp("runapp-var")
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "HOST", "PORT"}}
     env.update(GENREWEB_VAR_DIR=str(var), MEDIA_ROOT=str(var / "media"), CELERY_QUEUE="runapp-test",
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", TRACK_SWEEP_INTERVAL="1")
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
                    check=True, timeout=300)
     return env
@@ -150,7 +96,10 @@ def test_runapp_serves_the_site_classifies_and_stops_both_on_sigterm(app_factory
         assert b"GenreWeb" in response.read()
     assert alive(worker_pid) and alive(web_pid)
     assert worker_pid in children_of(app.process.pid) and web_pid in children_of(app.process.pid)
-    assert re.search(r"-m celery -A genreweb worker\b", cmdline(worker_pid))
+    assert re.search(r"-m celery -A genreweb worker --beat\b", cmdline(worker_pid))
+    # Beat, embedded in the worker, sends the sweep for lost jobs, and the worker runs it.
+    wait_until(lambda: any(re.search(r"Task classifier\.requeue_stale_tracks\[\S+\] succeeded", line)
+                           for line in app.lines), 60, "beat's first sweep", app.output)
     assert "gunicorn genreweb.wsgi" in cmdline(web_pid)
     family = [worker_pid, web_pid, *children_of(worker_pid), *children_of(web_pid)]
     assert len(family) >= 4  # the celery pool process and the gunicorn worker exist too

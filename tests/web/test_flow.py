@@ -13,6 +13,7 @@ from django.core.files import File
 from django.urls import reverse
 
 from classifier.models import Prediction, Track
+from classifier.services.classification import track_reclassify
 from classifier.tasks import classify_track
 from tests.conftest import start_worker, wait_for_track
 from tests.web.conftest import post_upload
@@ -107,22 +108,27 @@ def test_audio_that_probes_but_cannot_be_decoded_ends_failed_with_a_reason(
     assert status == {**status, "status": "failed", "failure_reason": track.failure_reason, "prediction": None}
 
 
-def test_classifying_twice_keeps_exactly_one_prediction(transactional_db, celery_worker, client, password, audio_file):
+def test_classifying_again_keeps_exactly_one_prediction_and_a_duplicate_job_changes_nothing(
+        transactional_db, celery_worker, client, password, audio_file):
     signed_up_client(client, password)
     entry = post_upload(client, audio_file("again.wav", seconds=6)).json()["files"][0]
     track = wait_for_track(entry["track_id"], worker=celery_worker)
     assert track.status == "done", track.failure_reason
     first = Prediction.objects.get(track=track)
 
-    # Two more deliveries of the same job, e.g. a re-sent message and a user's "classify again".
-    runs = [classify_track.delay(str(track.pk)), classify_track.delay(str(track.pk))]
-    for run in runs:
-        wait_for_log(celery_worker, f"Task classifier.classify_track[{run.id}] succeeded")
-
-    assert Prediction.objects.filter(track=track).count() == 1
+    # The user's "classify again": the model runs once more, and the prediction is replaced.
+    track_reclassify(track=track)
+    track = wait_for_track(track.pk, worker=celery_worker)
+    assert track.status == "done", track.failure_reason
     again = Prediction.objects.get(track=track)
     assert again.pk == first.pk
     assert again.classified_at > first.classified_at
+
+    # A second delivery of a job (a re-sent message, a sweep's job) finds the track done.
+    duplicate = classify_track.delay(str(track.pk))
+    wait_for_log(celery_worker, f"Task classifier.classify_track[{duplicate.id}] succeeded")
+    assert Prediction.objects.filter(track=track).count() == 1
+    assert Prediction.objects.get(track=track).classified_at == again.classified_at
     assert Track.objects.get(pk=track.pk).status == "done"
 
 

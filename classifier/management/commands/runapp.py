@@ -1,4 +1,5 @@
-"""`python manage.py runapp`: the whole app in one command — a Celery worker and the web server.
+"""`python manage.py runapp`: the whole app in one command — a Celery worker (with Celery beat
+embedded) and the web server.
 
 Both run as child processes on the settings of this environment (Redis when REDIS_URL is set,
 else the embedded filesystem broker). Ctrl-C or SIGTERM stops both; if either dies, the other
@@ -79,7 +80,7 @@ def _listening(host: str, port: int) -> bool:
 
 
 class Command(BaseCommand):
-    help = "Run GenreWeb: a Celery worker and the gunicorn web server, stopped together."
+    help = "Run GenreWeb: a Celery worker (with beat) and the gunicorn web server, stopped together."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"),
@@ -102,7 +103,9 @@ class Command(BaseCommand):
             raise CommandError(f"Something is already listening on {_url(host, port)}; choose another --port.")
 
         bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        worker_cmd = [sys.executable, "-m", "celery", "-A", "genreweb", "worker", "--loglevel=INFO",
+        # --beat: the worker also runs Celery beat, which sends the periodic sweep that queues
+        # again tracks whose job was lost (classifier.services.recovery).
+        worker_cmd = [sys.executable, "-m", "celery", "-A", "genreweb", "worker", "--beat", "--loglevel=INFO",
                       "-Q", settings.CELERY_TASK_DEFAULT_QUEUE]
         # gthread: a slow upload or a long audio stream occupies a thread, not a whole worker.
         web_cmd = [sys.executable, "-m", "gunicorn", "genreweb.wsgi:application", "--bind", bind,
