@@ -10,7 +10,7 @@ from classifier import selectors
 
 # A radio is the track it starts from and this many that sound like it.
 RADIO_SIMILAR = 24
-SOURCES = ("track", "genre", "radio")
+SOURCES = ("track", "genre", "radio", "album", "artist")
 
 
 class BadSource(ValueError):
@@ -27,8 +27,9 @@ def _track(user, value):
 
 def queue_tracks(user, params) -> list:
     """The tracks one play button stands for, in playing order: `track` (one track), `genre`
-    (the genre's playlist, most confident first) or `radio` (a track, then the user's tracks
-    that sound most like it). Raises BadSource, or Http404 for a track that is not the user's."""
+    (the genre's playlist, most confident first), `radio` (a track, then the user's tracks
+    that sound most like it), `album` (in disc and track order) or `artist` (album by album).
+    Raises BadSource, or Http404 for a track, album or artist that is not the user's."""
     given = [name for name in SOURCES if params.get(name)]
     if len(given) != 1:
         raise BadSource("Say what to play with one of: " + ", ".join(SOURCES) + ".")
@@ -36,6 +37,12 @@ def queue_tracks(user, params) -> list:
     value = params[source]
     if source == "genre":
         return list(selectors.playlist_tracks(user=user, genre=value))
+    if source in ("album", "artist"):
+        if not value.isdigit():
+            raise BadSource(f"“{value}” is not an {source} id.")
+        if source == "album":
+            return list(selectors.album_tracks(user=user, album=selectors.album_get(user=user, album_id=int(value))))
+        return list(selectors.artist_tracks(user=user, artist=selectors.artist_get(user=user, artist_id=int(value))))
     track = _track(user, value)
     if source == "track":
         return [track]
@@ -54,7 +61,7 @@ def queue_item(track) -> dict:
         "duration": track.duration,
         "url": reverse("track-detail", args=[track.pk]),
         "audio_url": reverse("track-audio", args=[track.pk]),
-        "cover_url": None,
+        "cover_url": reverse("track-cover", args=[track.pk]) if track.cover else None,
     }
 
 

@@ -174,8 +174,8 @@ def test_genres_page_counts_artists_albums_moods_and_plays(user, make_track, ali
     rock = html[html.index('data-genre="rock"'):html.index('data-genre="jazz"')]
     assert "2 tracks" in rock and "Ana Ray" in rock and "Loud" in rock and "Joe Blue" not in rock
     assert 'sad <span class="tag-score">10%</span>' in rock  # the fixture's only mood tag
-    assert f'data-play-url="{reverse("api:playlist-detail", kwargs={"genre": "rock"})}"' in rock
-    assert f'href="{reverse("playlist-detail", args=["rock"])}" data-play-genre="rock"' in rock
+    assert f'data-player-src="{reverse("player-tracks")}?genre=rock"' in rock  # one click plays it
+    assert f'href="{reverse("playlist-detail", args=["rock"])}">Playlist</a>' in rock
     jazz = html[html.index('data-genre="jazz"'):]
     assert "1 track" in jazz and "Joe Blue" in jazz and "Quiet" in jazz
 
@@ -281,3 +281,22 @@ def test_anonymous_visitors_log_in_first(client, mallorys_covered_album):
     assert client.get(reverse("api:track-cover", kwargs={"pk": track.pk})).status_code in (401, 403)
     # Media are never public: the cover's storage name is not a URL anyone can fetch.
     assert client.get("/media/" + track.cover.name).status_code == 404
+
+
+def test_the_player_plays_an_album_in_order_and_an_artist_with_covers(user, make_track, tagged_upload, alice_client,
+                                                                     mallorys_covered_album):
+    second = _in_album(make_track, user, "Ordered", number=2, title="Second")
+    first = tagged_upload(user, "first.flac", {"artist": "Ana Ray", "album": "Ordered", "track": "1",
+                                               "title": "First"}, cover_image())
+    album_page = alice_client.get(reverse("album-detail", args=[first.album_ref_id])).content.decode()
+    source = f'{reverse("player-tracks")}?album={first.album_ref_id}'
+    assert f'data-player-src="{source}"' in album_page
+    tracks = alice_client.get(source).json()["tracks"]
+    assert [item["title"] for item in tracks] == ["First", "Second"]
+    assert tracks[0]["cover_url"] == reverse("track-cover", args=[first.pk]) and tracks[1]["cover_url"] is None
+    artist = alice_client.get(reverse("player-tracks"), {"artist": second.artist_ref_id}).json()["tracks"]
+    assert [item["title"] for item in artist] == ["First", "Second"]
+    theirs = mallorys_covered_album
+    assert alice_client.get(reverse("player-tracks"), {"album": theirs.album_ref_id}).status_code == 404
+    assert alice_client.get(reverse("player-tracks"), {"artist": theirs.artist_ref_id}).status_code == 404
+    assert alice_client.get(reverse("player-tracks"), {"album": "x"}).status_code == 400

@@ -1,0 +1,71 @@
+"""The album side of the library in a real browser: covers extracted from the files show in the
+album grid (loaded through the owner-only cover view), a missing cover says the genre, the album
+page lists its tracks in disc and track order, and none of it trips the Content-Security-Policy."""
+import hashlib
+import re
+
+import pytest
+from django.core.files.base import ContentFile
+from playwright.sync_api import expect
+
+from classifier.models import Prediction, Track
+from classifier.services.catalogue import track_apply_metadata
+from classifier.services.metadata import read_metadata
+from tests.browser.test_content_security_policy import Watcher, log_in
+from tests.library.conftest import prediction_fields
+from tests.tagging import cover_image, write_tagged
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def add_tagged_track(owner, path, genre):
+    """A finished track whose tags and covers come from `path` through the metadata services.
+    Stored directly, not through track_upload: that would queue it, and a worker left running by
+    another test would replace the prediction."""
+    data = path.read_bytes()
+    track = Track(owner=owner, original_name=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                  format=path.suffix.lstrip(".").upper(), duration=2.0)
+    track.file.save(path.name, ContentFile(data), save=False)
+    track_apply_metadata(track=track, metadata=read_metadata(path))
+    track.status = Track.Status.DONE
+    track.save()
+    Prediction.objects.create(track=track, **prediction_fields(genre, 0.8))
+    return track
+
+
+def test_covers_show_in_the_album_grid_and_the_album_plays_in_order(page, live_server, make_user, password,
+                                                                    tmp_path, screenshots):
+    user = make_user("album-ada")
+    album = {"artist": "Ana Ray", "album": "Harbour Lights", "year": "2019"}
+    for seed, (title, disc, number, colour) in enumerate([("Second Side", 2, 1, (40, 90, 200)),
+                                                          ("Opening", 1, 1, (200, 60, 40)),
+                                                          ("Undertow", 1, 2, (40, 160, 80))]):
+        path = write_tagged(tmp_path / f"{seed}.flac", {**album, "title": title, "disc": disc, "track": number},
+                            cover_image(600, 600, colour=colour), seed=seed)
+        add_tagged_track(user, path, "jazz")
+    add_tagged_track(user, write_tagged(tmp_path / "bare.mp3", {"artist": "Joe Blue", "album": "No Picture"}, seed=9),
+                     "reggae")
+
+    watcher = Watcher(page)
+    log_in(page, live_server.url, user, password)
+    assert watcher.visit(live_server.url + "/albums/") == []
+    covered = page.locator(".album-card", has_text="Harbour Lights")
+    image = covered.locator("img.cover")
+    expect(image).to_be_visible()
+    # Loaded (not a broken image): the 300 px thumbnail made from the first track's embedded cover.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [300, 300]
+    expect(page.locator(".album-card", has_text="No Picture").locator(".cover-placeholder")).to_have_text("reggae")
+    screenshots.joinpath("album-grid.png").write_bytes(page.screenshot(full_page=True))
+
+    covered.locator("a").click()
+    expect(page.locator("h1")).to_have_text("Harbour Lights")
+    expect(page.locator(".album-tracks li a")).to_have_text(["Opening", "Undertow", "Second Side"])
+    expect(page.locator(".album-tracks .track-no")).to_have_text(["1.1", "1.2", "2.1"])
+    expect(page.locator(".album-head img.cover")).to_be_visible()
+    assert watcher.violations() == []
+    screenshots.joinpath("album-page.png").write_bytes(page.screenshot(full_page=True))
+
+    for url in ("/artists/", "/genres/", page.url):
+        assert watcher.visit(url if url.startswith("http") else live_server.url + url) == [], url
+    expect(page).to_have_url(re.compile(r"/albums/\d+/$"))
