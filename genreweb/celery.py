@@ -5,10 +5,19 @@ code runs on Redis when REDIS_URL is set and on the embedded filesystem broker w
 """
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genreweb.settings")
 
 app = Celery("genreweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.celeryd_init.connect
+def _no_banner_with_json_logs(instance, **kwargs):
+    from django.conf import settings
+
+    # The worker's start-up banner is plain text on stdout; LOG_FORMAT=json promises JSON lines.
+    if settings.LOG_FORMAT == "json":
+        instance.quiet = True

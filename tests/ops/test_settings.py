@@ -39,7 +39,7 @@ SETTINGS_VARS = [
     "API_LOGIN_THROTTLE_RATE", "WEBHOOK_TIMEOUT", "WEBHOOK_MAX_RETRIES", "WEBHOOK_RETRY_BACKOFF",
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS", "WEBHOOK_ALLOWED_NETWORKS", "WEBHOOK_RESPONSE_MAX_KB", "METRICS_ENABLED",
     "METRICS_TOKEN", "GENREWEB_ENV",
-    "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
+    "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "LOG_FORMAT", "LOG_REQUESTS",
 ]
 # What a production instance is given.
 PRODUCTION = {"GENREWEB_ENV": "production", "ALLOWED_HOSTS": "genre.example.org", "SECRET_KEY": secrets.token_urlsafe(50)}
@@ -130,6 +130,8 @@ def test_valid_values_are_used(tmp_path):
         ("CELERY_CONCURRENCY", "many", "CELERY_CONCURRENCY='many' is not a whole number"),
         ("CELERY_VISIBILITY_TIMEOUT", "-5", "CELERY_VISIBILITY_TIMEOUT=-5 must be at least 1"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL='LOUD' must be DEBUG, INFO"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT='xml' must be text or json"),
+        ("LOG_REQUESTS", "sometimes", "LOG_REQUESTS='sometimes' is not a boolean"),
         ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE='Mars/Olympus' is not an IANA time zone"),
         ("CSRF_TRUSTED_ORIGINS", "genre.example", "needs its scheme, e.g. https://genre.example"),
         ("SECURE_PROXY_SSL_HEADER", "X Forwarded", "must be a header name"),
