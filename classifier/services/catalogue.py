@@ -13,7 +13,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from classifier.models import Album, Artist, Track, name_key
-from classifier.services.metadata import Metadata, clean_text
+from classifier.services.metadata import Metadata, clean_text, read_metadata
+from classifier.services.storage import local_copy
 
 # What the owner may edit (the form on the track page and PATCH /api/v1/tracks/<id>/).
 EDITABLE_TEXT = ("title", "artist", "album_artist", "album")
@@ -60,6 +61,19 @@ def track_apply_metadata(*, track: Track, metadata: Metadata) -> None:
         track.cover.save("cover.jpg", ContentFile(metadata.covers.large), save=False)
         track.cover_small.save("cover.jpg", ContentFile(metadata.covers.small), save=False)
     track_link_catalogue(track=track)
+
+
+def track_read_metadata(*, track: Track) -> Track:
+    """Read the stored file's tags and cover again and apply them (replacing the track's tags):
+    for tracks uploaded before tags and covers were read in full. Raises FileNotFoundError when
+    the stored audio is gone."""
+    with local_copy(track.file) as path:
+        metadata = read_metadata(path)
+    with transaction.atomic():
+        track_apply_metadata(track=track, metadata=metadata)
+        track.save()
+        catalogue_prune(owner_id=track.owner_id)
+    return track
 
 
 def track_discard_covers(*, track: Track) -> None:

@@ -63,8 +63,10 @@ def _walk(storage, folder: str) -> Iterator[tuple[str, list[str]]]:
 
 
 def _referenced(names: list[str]) -> set[str]:
-    """Those of `names` that some track uses as its audio or its spectrogram."""
-    rows = Track.objects.filter(Q(file__in=names) | Q(spectrogram__in=names)).values_list("file", "spectrogram")
+    """Those of `names` that some track uses as its audio, its spectrogram or a cover."""
+    rows = Track.objects.filter(
+        Q(file__in=names) | Q(spectrogram__in=names) | Q(cover__in=names) | Q(cover_small__in=names)
+    ).values_list("file", "spectrogram", "cover", "cover_small")
     return {name for row in rows for name in row} & set(names)
 
 
@@ -93,12 +95,13 @@ def _orphans(storage, folder: str, min_age: timedelta | None, audit: MediaAudit)
 
 
 def media_audit(*, min_age: timedelta | None = DEFAULT_MIN_AGE) -> MediaAudit:
-    """Orphan files under tracks/ and spectrograms/, and tracks whose audio or spectrogram file
+    """Orphan files under tracks/, spectrograms/ and covers/, and tracks whose audio or spectrogram file
     is missing. Files modified less than `min_age` ago are not counted as orphans."""
     audio_storage, image_storage = _storages()
     audit = MediaAudit()
     _orphans(audio_storage, "tracks", min_age, audit)
     _orphans(image_storage, "spectrograms", min_age, audit)
+    _orphans(image_storage, "covers", min_age, audit)  # covers share the spectrograms' (image) storage
 
     rows = Track.objects.order_by().values_list("pk", "file", "spectrogram", "status", "failure_reason")
     for pk, audio, image, status, reason in rows.iterator(chunk_size=BATCH):
@@ -119,7 +122,7 @@ def media_fix(audit: MediaAudit) -> MediaFixResult:
     audio_storage, image_storage = _storages()
     result = MediaFixResult()
     for name in audit.orphans:
-        storage = image_storage if name.startswith("spectrograms/") else audio_storage
+        storage = image_storage if name.startswith(("spectrograms/", "covers/")) else audio_storage
         if not _referenced([name]) and storage.exists(name):
             storage.delete(name)
             result.removed += 1
