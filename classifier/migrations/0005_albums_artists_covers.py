@@ -25,7 +25,9 @@ def link_existing_tracks(apps, schema_editor):
                 owner_id=owner_id, key=key, defaults={"name": name.strip()})
         return artists[owner_id, key]
 
-    tracks = Track.objects.exclude(artist="", album="").only("pk", "owner_id", "artist", "album")
+    # In upload order, so an artist or album is named as its first track spelt it (as at upload).
+    tracks = (Track.objects.exclude(artist="", album="").order_by("created_at", "pk")
+              .only("pk", "owner_id", "artist", "album"))
     for track in tracks.iterator(chunk_size=500):
         track.artist_ref = artist(track.owner_id, track.artist)
         key = (track.owner_id, name_key(track.artist), name_key(track.album))
