@@ -172,8 +172,10 @@ def _resample_window(chunk: np.ndarray, rate_in: int, rate_out: int) -> np.ndarr
 
 
 def _mono(block: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block,
+    mono = np.ascontiguousarray(block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block,
                                 dtype=np.float32)
+    # A float file can hold NaN or infinity; one such sample would make every window NaN.
+    return np.nan_to_num(mono, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _open_soundfile(path: Path) -> sf.SoundFile | None:
@@ -186,8 +188,13 @@ def _open_soundfile(path: Path) -> sf.SoundFile | None:
 def _soundfile_blocks(f: sf.SoundFile) -> Iterator[np.ndarray]:
     block = int(BLOCK_SECONDS * f.samplerate)
     try:
-        for chunk in f.blocks(blocksize=block, dtype="float32", always_2d=True):
+        # Not f.blocks(): it yields as many frames as the header promised, so a file cut short
+        # comes out padded with whatever memory held (huge values, NaN). read() returns what was
+        # decoded, fewer frames at the real end.
+        while len(chunk := f.read(block, dtype="float32", always_2d=True)):
             yield _mono(chunk)
+            if len(chunk) < block:
+                break
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioError(f"the audio data is corrupt ({err})") from None
 

@@ -94,6 +94,15 @@ def write_silence(path: Path, seconds: float, sample_rate: int = 22050) -> Path:
     return Path(path)
 
 
+def write_float_with_nan(path: Path, seconds: float = 2.0, sample_rate: int = 44100) -> Path:
+    """A 32-bit float WAV in which some samples are NaN or infinite, as a broken mixer writes them."""
+    signal = synth("music", seconds, sample_rate)
+    signal[::1000] = np.nan
+    signal[500::1000] = np.inf
+    sf.write(path, signal, sample_rate, subtype="FLOAT")
+    return Path(path)
+
+
 def truncate(path: Path, fraction: float = 0.5) -> Path:
     """Cut the file short, as an interrupted download or copy leaves it."""
     path = Path(path)
