@@ -238,6 +238,28 @@ def test_every_id_taking_route_is_covered():
     assert not int_pks, f"int pk routes of no known kind (add to INT_PK_KIND): {int_pks}"
 
 
+# Routes that take an id in the query string instead of the path (the walk cannot see those).
+QUERY_IDS = {
+    "player-tracks": {"track": lambda o: o.track.pk, "radio": lambda o: o.track.pk, "genre": lambda o: o.genre,
+                      "album": _BY_KIND["album"], "artist": _BY_KIND["artist"]},
+}
+
+
+@pytest.mark.parametrize("name,param", [(name, param) for name, params in QUERY_IDS.items() for param in params])
+def test_ids_in_the_query_string_are_404_for_anyone_else(name, param, owned, make_user):
+    url = f"{reverse(name)}?{param}={QUERY_IDS[name][param](owned)}"
+    other = Client()
+    other.force_login(make_user("mallory"))
+    owner = Client()
+    owner.force_login(owned.user)
+    assert owned.secrets[0] in owner.get(url).content  # the control: the owner gets the data
+    anonymous = Client().get(url)
+    assert _is_login_redirect(anonymous)
+    response = other.get(url)
+    assert response.status_code == (200 if param == "genre" else 404), response.content[:300]
+    assert not any(secret in response.content for secret in owned.secrets)
+
+
 # --- Lists that mix tracks: similar, playlists ---------------------------------------------------
 
 
