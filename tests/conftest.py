@@ -33,6 +33,15 @@ def _media_root(settings, media_dir):
     settings.MEDIA_ROOT = str(media_dir)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate-limit counters (uploads, failed logins) live in the cache, keyed by user id, which
+    # the test database hands out again: one test's requests must not limit the next.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def password():
     return PASSWORD

@@ -4,7 +4,6 @@ import io
 
 import pytest
 from django.contrib.auth import SESSION_KEY
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -13,14 +12,6 @@ from classifier.models import Track
 from tests.web.conftest import post_upload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # Throttle counters live in the cache: one test's requests must not limit the next.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
