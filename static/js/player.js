@@ -218,9 +218,8 @@
 
   function renderPlaying() {
     var playing = current >= 0 && !audio.paused;
-    bar.classList.toggle("is-playing", playing);
+    bar.classList.toggle("state-playing", playing);
     ui.play.setAttribute("aria-label", playing ? "Pause" : "Play");
-    ui.play.textContent = playing ? "⏸" : "▶";
     if ("mediaSession" in navigator) navigator.mediaSession.playbackState = current < 0 ? "none" : playing ? "playing" : "paused";
   }
 
@@ -239,7 +238,7 @@
     ui.volume.value = level;
     ui.volume.style.setProperty("--progress", level * 100 + "%");
     ui.mute.setAttribute("aria-label", audio.muted ? "Unmute" : "Mute");
-    ui.mute.textContent = audio.muted || level === 0 ? "🔇" : level < 0.5 ? "🔉" : "🔊";
+    bar.classList.toggle("state-muted", level === 0);
   }
 
   // Rows and cards for the playing track, wherever a page lists it, are marked for CSS.
