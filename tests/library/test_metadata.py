@@ -73,6 +73,16 @@ def test_damaged_tags_leave_a_note_and_no_fields(tmp_path):
                               "were left empty."]
 
 
+def test_garbage_where_id3_frames_should_be_reads_as_no_tags(tmp_path):
+    audio = write_tagged(tmp_path / "plain.mp3").read_bytes()
+    size = 600  # an ID3v2.4 header announcing 600 bytes of frames, followed by noise
+    header = b"ID3\x04\x00\x00" + bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    path = tmp_path / "garbage.mp3"
+    path.write_bytes(header + bytes(range(256)) * 2 + bytes(88) + audio)
+    metadata = read_metadata(path)
+    assert metadata.track_fields()["title"] == "" and metadata.covers is None
+
+
 def test_an_unreadable_picture_leaves_a_note_and_keeps_the_tags(tmp_path):
     path = write_tagged(tmp_path / "bad-picture.mp3", {"title": "Still Here"})
     tags = ID3(path)
