@@ -26,8 +26,15 @@ def effective_genre():
     return Coalesce(NullIf("user_genre", Value("")), "prediction__genre")
 
 
+# What lists of tracks never show but a prediction mostly consists of (the embedding alone is a
+# few KB of JSON per row): left out of track_list_with_genre, which every list page and the API
+# list use. The track page and the exports read whole predictions through track_list().
+LIST_DEFERRED = ("prediction__embedding", "prediction__timeline", "prediction__tags", "prediction__styles")
+
+
 def track_list_with_genre(*, user):
-    return track_list(user=user).annotate(effective_genre=effective_genre())
+    """track_list() with `effective_genre`, for lists: the heavy prediction fields are deferred."""
+    return track_list(user=user).defer(*LIST_DEFERRED).annotate(effective_genre=effective_genre())
 
 
 LIBRARY_SORTS = {
