@@ -169,7 +169,23 @@ def test_the_worker_classifies_queued_tracks_in_a_batch_and_a_broken_file_fails_
     broken = wait_for_track(broken.pk, worker=celery_worker)
     assert broken.status == Track.Status.FAILED
     assert broken.failure_reason.startswith("The audio could not be decoded")
-    # The CPU worker's default batch (4) took all four at once.
+    # The CPU worker's default batch (4) took all four at once; their own jobs found them taken.
     batches = [line for line in celery_worker.log[seen:] if "classified a batch of" in line]
-    assert "classified a batch of 4 track(s)" in batches[0], celery_worker.output()
+    assert len(batches) == 1 and "classified a batch of 4 track(s)" in batches[0], celery_worker.output()
     assert Prediction.objects.filter(track__in=list(tracks.values())).count() == 3
+
+
+def test_classification_jobs_go_to_the_classify_queue_when_one_is_set(settings, monkeypatch):
+    sent = []
+    monkeypatch.setattr(queue.current_app, "send_task", lambda name, **kw: sent.append((name, kw["queue"])))
+    default = queue.default_queue()
+
+    settings.CLASSIFY_QUEUE = ""
+    queue.queue_classification("t1")
+    assert queue.worker_queues() == [default]
+
+    settings.CLASSIFY_QUEUE = "gpu"  # a GPU worker takes these with -Q gpu --concurrency 1
+    queue.queue_classification("t2")
+    queue.queue_webhook_delivery(7)  # everything else stays on the default queue
+    assert sent == [(queue.CLASSIFY_TRACK, default), (queue.CLASSIFY_TRACK, "gpu"), (queue.DELIVER_WEBHOOK, default)]
+    assert queue.worker_queues() == [default, "gpu"]  # what runapp's all-in-one worker consumes

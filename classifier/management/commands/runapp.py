@@ -17,6 +17,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
+from classifier import queue
+
 POLL_SECONDS = 0.3
 
 
@@ -106,7 +108,7 @@ class Command(BaseCommand):
         # --beat: the worker also runs Celery beat, which sends the periodic sweep that queues
         # again tracks whose job was lost (classifier.services.recovery).
         worker_cmd = [sys.executable, "-m", "celery", "-A", "genreweb", "worker", "--beat", "--loglevel=INFO",
-                      "-Q", settings.CELERY_TASK_DEFAULT_QUEUE]
+                      "-Q", ",".join(queue.worker_queues())]
         # gthread: a slow upload or a long audio stream occupies a thread, not a whole worker.
         web_cmd = [sys.executable, "-m", "gunicorn", "genreweb.wsgi:application", "--bind", bind,
                    "--workers", str(web_workers), "--worker-class", "gthread", "--threads", "4",
