@@ -75,3 +75,25 @@ def test_covers_show_in_the_album_grid_and_the_album_plays_in_order(page, live_s
     expect(page).to_have_url(re.compile(r"/artists/\d+/$"))
     expect(page.locator(".album-card")).to_have_text([re.compile("Harbour Lights")])
     assert watcher.violations() == []
+
+
+def test_the_owner_corrects_tags_on_the_track_page(page, live_server, make_user, password, tmp_path, screenshots):
+    user = make_user("tag-tess")
+    path = write_tagged(tmp_path / "typo.mp3", {"title": "Opening", "artist": "Ana Ray", "album": "Harbor Lihgts",
+                                                "track": "1"}, cover_image(400, 400, colour=(120, 40, 160)))
+    track = add_tagged_track(user, path, "jazz")
+    watcher = Watcher(page)
+    log_in(page, live_server.url, user, password)
+    assert watcher.visit(f"{live_server.url}/tracks/{track.pk}/") == []
+    expect(page.locator(".track-header img.cover")).to_be_visible()
+    expect(page.locator("#id_album")).to_have_value("Harbor Lihgts")
+    page.fill("#id_album", "Harbour Lights")
+    page.fill("#id_year", "2019")
+    page.get_by_role("button", name="Save tags").click()
+    expect(page.locator(".message.success")).to_contain_text("Saved the tags of Opening.")
+    expect(page.locator(".track-header .lead")).to_contain_text("Harbour Lights · 2019")
+    screenshots.joinpath("track-tags.png").write_bytes(page.screenshot(full_page=True))
+    page.locator(".track-header .lead a", has_text="Harbour Lights").click()
+    expect(page.locator("h1")).to_have_text("Harbour Lights")
+    expect(page.locator(".album-tracks li a")).to_have_text(["Opening"])
+    assert watcher.violations() == []
