@@ -15,7 +15,7 @@ from classifier.services.classification import (
     tracks_classify,
     tracks_release,
 )
-from classifier.services.recovery import track_claim, tracks_requeue_stale
+from classifier.services.recovery import temp_files_remove_stale, track_claim, tracks_requeue_stale
 from classifier.services.webhooks import WebhookRetry, webhook_deliver
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,9 @@ def _classify_leading_a_batch(task, track_id: str) -> None:
 
 @shared_task(name=REQUEUE_STALE_TRACKS)
 def requeue_stale_tracks() -> int:
-    """Sent by Celery beat every TRACK_SWEEP_INTERVAL: queue again the tracks whose job was lost."""
+    """Sent by Celery beat every TRACK_SWEEP_INTERVAL: queue again the tracks whose job was lost,
+    and clear what killed processes left in the temporary folder."""
+    temp_files_remove_stale()
     return len(tracks_requeue_stale())
 
 

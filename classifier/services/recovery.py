@@ -9,9 +9,15 @@ below queues again a track whose job was only slow. Hence two rules:
   processing: of two jobs exactly one wins, and a track already done or failed is left alone.
 - A periodic sweep (`tracks_requeue_stale`, sent by Celery beat) queues again every track left
   `queued` or `processing` past its timeout (TRACK_QUEUED_TIMEOUT, TRACK_PROCESSING_TIMEOUT).
+
+A process killed mid-way also leaves its temporary file (an upload half received, a copy of the
+audio made for the model); `temp_files_remove_stale` clears those out of FILE_UPLOAD_TEMP_DIR.
 """
 import logging
+import time
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -72,3 +78,28 @@ def tracks_requeue_stale() -> list:
             track_queue_classification(track_id=pk)
             requeued.append(pk)
     return requeued
+
+
+# The names of our temporary files: Django's for uploads being received, services.storage's
+# for copies made for the decoder. Anything else in the folder is left alone.
+TEMP_FILE_PATTERNS = ("*.upload*", "genreweb-*")
+
+
+def temp_files_remove_stale() -> int:
+    """Delete our temporary files in FILE_UPLOAD_TEMP_DIR that nothing wrote for an hour, or for
+    TRACK_PROCESSING_TIMEOUT if longer; returns how many. A live upload writes continually and a
+    job reads its copy within its time limit, so only what killed processes left is that old."""
+    cutoff = time.time() - max(3600, settings.TRACK_PROCESSING_TIMEOUT)
+    folder = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    removed = 0
+    for path in {p for pattern in TEMP_FILE_PATTERNS for p in folder.glob(pattern)}:
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # its process finished with it meanwhile
+            continue
+    if removed:
+        logger.warning("removed %d temporary file(s) left by processes killed mid-way", removed)
+    return removed
+

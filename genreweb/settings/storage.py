@@ -4,7 +4,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .environment import BASE_DIR, check_scheme, env, env_float, env_int
+from .environment import BASE_DIR, VAR_DIR, check_scheme, env, env_float, env_int
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -78,3 +78,8 @@ FILE_UPLOAD_HANDLERS = [
     "classifier.uploadhandlers.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# Uploads being received, and media copied out of a bucket for the model, are written here; what
+# a process killed mid-way leaves behind, the sweep for lost jobs removes once stale
+# (classifier.services.recovery).
+FILE_UPLOAD_TEMP_DIR = env.str("UPLOAD_TEMP_DIR", default="") or str(VAR_DIR / "tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

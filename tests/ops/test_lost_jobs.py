@@ -19,6 +19,7 @@ from django.core.files import File
 from classifier import queue
 from classifier.models import Prediction, Track
 from classifier.services.tokens import token_create
+from classifier.tasks import requeue_stale_tracks
 from tests.audiogen import write_audio
 from tests.conftest import Worker, _database_url
 from tests.live import ROOT, App, free_port, wait_until
@@ -157,15 +158,15 @@ def files_under(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()]
 
 
-def test_the_web_process_killed_mid_upload_leaves_no_file_and_no_track(transactional_db, user, tmp_path):
+def test_the_web_process_killed_mid_upload_leaves_no_file_and_no_track(transactional_db, user, tmp_path, settings):
     from django.db import connection
 
-    media, temp = tmp_path / "media", tmp_path / "upload-temp"
+    var, media = tmp_path / "var", tmp_path / "media"
     media.mkdir()
-    temp.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in {"HOST", "PORT", "CLASSIFY_QUEUE"}}
-    env.update(DATABASE_URL=_database_url(connection.settings_dict), MEDIA_ROOT=str(media), TMPDIR=str(temp),
+    env = {k: v for k, v in os.environ.items() if k not in {"HOST", "PORT", "CLASSIFY_QUEUE", "UPLOAD_TEMP_DIR"}}
+    env.update(DATABASE_URL=_database_url(connection.settings_dict), MEDIA_ROOT=str(media), GENREWEB_VAR_DIR=str(var),
                CELERY_QUEUE=f"{current_app.conf.task_default_queue}-killed-upload", PYTHONUNBUFFERED="1")
+    temp = var / "tmp"  # the server's FILE_UPLOAD_TEMP_DIR
     _, secret = token_create(user=user, name="upload")
     app = App(env, free_port())
     try:
@@ -196,9 +197,18 @@ def test_the_web_process_killed_mid_upload_leaves_no_file_and_no_track(transacti
                     time.sleep(0.01)
 
         assert app.process.wait(120) != 0  # runapp saw its web server die and stopped
-        assert not Track.objects.exists()
-        assert files_under(media) == []
-        # The partial body lived only in the temporary upload folder, never under MEDIA_ROOT.
-        assert all(not p.is_relative_to(media) for p in partial)
     finally:
         app.stop()
+    assert not Track.objects.exists()
+    assert files_under(media) == []
+
+    # The half-received body is left in the server's own temporary folder, never under MEDIA_ROOT;
+    # the sweep removes it once nothing has written to it for an hour.
+    assert files_under(temp) == partial
+    settings.FILE_UPLOAD_TEMP_DIR = str(temp)
+    requeue_stale_tracks.apply(throw=True)
+    assert files_under(temp) == partial  # it might still be a live upload
+    hour_ago = time.time() - 3601
+    os.utime(partial[0], (hour_ago, hour_ago))
+    requeue_stale_tracks.apply(throw=True)
+    assert files_under(temp) == []

@@ -31,7 +31,8 @@ def s3_worker(s3_media, settings, monkeypatch, tmp_path):
     spool = tmp_path / "worker-tmp"
     spool.mkdir()
     worker = start_worker(settings.MEDIA_ROOT, queue=queue,
-                          extra_env={"CELERY_QUEUE": queue, "CLASSIFY_QUEUE": queue, "TMPDIR": str(spool)})
+                          extra_env={"CELERY_QUEUE": queue, "CLASSIFY_QUEUE": queue, "TMPDIR": str(spool),
+                                     "UPLOAD_TEMP_DIR": str(spool)})
     worker.spool = spool
     yield worker
     worker.stop()
