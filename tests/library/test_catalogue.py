@@ -300,3 +300,15 @@ def test_the_player_plays_an_album_in_order_and_an_artist_with_covers(user, make
     assert alice_client.get(reverse("player-tracks"), {"album": theirs.album_ref_id}).status_code == 404
     assert alice_client.get(reverse("player-tracks"), {"artist": theirs.artist_ref_id}).status_code == 404
     assert alice_client.get(reverse("player-tracks"), {"album": "x"}).status_code == 400
+
+
+def test_api_track_list_filters_by_album_and_artist(user, other_user, make_track, login_client):
+    client = login_client(user)
+    on_album = _in_album(make_track, user, "Filtered", number=1, title="On It")
+    _in_album(make_track, user, "Elsewhere", number=1, title="Not On It", artist="Joe Blue")
+    theirs = _in_album(make_track, other_user, "Filtered", number=1, title="Theirs")
+    url = reverse("api:track-list")
+    assert [t["title"] for t in client.get(url, {"album_id": on_album.album_ref_id}).json()["results"]] == ["On It"]
+    assert [t["title"] for t in client.get(url, {"artist_id": on_album.artist_ref_id}).json()["results"]] == ["On It"]
+    assert client.get(url, {"album_id": theirs.album_ref_id}).json()["results"] == []
+    assert client.get(url, {"album_id": "x"}).status_code == 400
