@@ -102,3 +102,19 @@ def test_check_media_knows_covers(user, old_track, settings, tmp_path):
     assert media_fix(audit).removed == 1
     assert not default_storage.exists(orphan)
     assert default_storage.exists(track.cover.name) and default_storage.exists(track.cover_small.name)
+
+
+def test_an_imported_folder_becomes_an_album_with_its_cover(user, tmp_path):
+    """import_tracks goes through the upload service, so a catalogue arrives with its albums and covers."""
+    folder = tmp_path / "Coastline"
+    folder.mkdir()
+    for number, fmt in enumerate(("flac", "mp3", "opus"), start=1):
+        write_tagged(folder / f"{number:02d}.{fmt}", {"title": f"Song {number}", "artist": "Ana Ray",
+                                                      "album": "Coastline", "track": number},
+                     cover_image(300, 300) if number == 1 else None, seed=number)
+    call_command("import_tracks", "--user", user.username, str(folder), stdout=StringIO(), stderr=StringIO())
+    album = Album.objects.get(owner=user)
+    tracks = list(album.tracks.order_by("track_number"))
+    assert album.title == "Coastline" and album.artist.name == "Ana Ray"
+    assert [t.title for t in tracks] == ["Song 1", "Song 2", "Song 3"]
+    assert tracks[0].cover and not tracks[1].cover
