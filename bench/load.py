@@ -4,24 +4,25 @@ and status counts per kind of request, and how long classifying the uploads took
     python bench/load.py [--uploads 20] [--requests 200] [--threads 8] [--seconds 6]
     python bench/load.py --url http://127.0.0.1:8000 --token gw_... --user NAME --password PW
 
-Without --url it starts its own `manage.py runapp` (gunicorn + worker + beat) on a fresh
-SQLite database and filesystem queue in a temporary folder, with throttles lifted so that the
-figures measure the server, not the limits (give --keep-throttles to see them at work), and
-stops it at the end. Set DATABASE_URL / REDIS_URL to measure on PostgreSQL / Redis instead
-(an empty database of its own: it is migrated and written to).
+Without --url it starts its own `manage.py runapp` (gunicorn + worker + beat) on fresh state in
+a temporary folder (SQLite and the filesystem queue unless DATABASE_URL / REDIS_URL name others;
+a database named there is migrated and written to), with throttles lifted so that the figures
+measure the server, not the limits (--keep-throttles to see them at work), and stops it at the
+end.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, describe_setup, setup_django  # noqa: E402
+
 sys.path.insert(0, str(REPO))
 from tests.audiogen import write_audio  # noqa: E402
 from tests.live import App, free_port  # noqa: E402
@@ -29,29 +30,20 @@ from tests.loadgen import Api, mixed_requests, run_mixed, run_uploads, summary, 
 
 FORMATS = ["wav", "mp3", "flac", "ogg", "m4a"]
 
-# Makes the bench user and prints a token for it, inside the app's own settings.
-MAKE_USER = """
-import django, os, sys
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genreweb.settings")
-django.setup()
-from django.contrib.auth import get_user_model
-from classifier.services.tokens import token_create
-user = get_user_model().objects.create_user(sys.argv[1], "", sys.argv[2])
-print(token_create(user=user, name="bench")[1])
-"""
 
+def own_server(keep_throttles: bool, user: str, password: str) -> tuple[App, str, str]:
+    """runapp on fresh state of its own (bench.common), and a token for a new user."""
+    throttles = {} if keep_throttles else {
+        "API_THROTTLE_RATE": "1000000/hour", "API_UPLOAD_THROTTLE_RATE": "1000000/hour",
+        "API_LOGIN_THROTTLE_RATE": "1000000/hour"}
+    setup_django("load", os.environ.get("DATABASE_URL", ""), **throttles)
+    from django.contrib.auth import get_user_model
 
-def own_server(folder: Path, keep_throttles: bool, user: str, password: str) -> tuple[App, str, str]:
+    from classifier.services.tokens import token_create
+
+    token = token_create(user=get_user_model().objects.create_user(user, "", password), name="bench")[1]
     env = {k: v for k, v in os.environ.items() if k not in {"HOST", "PORT", "CACHE_URL"}}
-    env.update(GENREWEB_VAR_DIR=str(folder / "var"), MEDIA_ROOT=str(folder / "media"),
-               CELERY_QUEUE=f"bench-load-{os.getpid()}", PYTHONUNBUFFERED="1")
-    if not keep_throttles:
-        env.update(API_THROTTLE_RATE="1000000/hour", API_UPLOAD_THROTTLE_RATE="1000000/hour",
-                   API_LOGIN_THROTTLE_RATE="1000000/hour")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
-    token = subprocess.run([sys.executable, "-c", MAKE_USER, user, password], cwd=REPO, env=env, check=True,
-                           capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    app = App(env, free_port(), web_workers=2)
+    app = App({**env, "PYTHONUNBUFFERED": "1"}, free_port(), web_workers=2)
     _, _, url = app.started()
     return app, url, token
 
@@ -94,7 +86,7 @@ def main() -> None:
             url, token = args.url, args.token
         else:
             print("starting runapp ...", flush=True)
-            app, url, token = own_server(folder, args.keep_throttles, args.user, args.password)
+            app, url, token = own_server(args.keep_throttles, args.user, args.password)
         try:
             files = [write_audio(folder / f"load-{i:02d}.{FORMATS[i % len(FORMATS)]}", kind="music",
                                  seconds=args.seconds, seed=1000 + i) for i in range(args.uploads)]
@@ -113,6 +105,8 @@ def main() -> None:
                 app.stop()
 
     calls = uploads + mixed
+    if app is not None:
+        print(f"\nhost: {describe_setup()}; runapp with 2 gunicorn workers x 4 threads and 1 Celery worker")
     print(f"\n{url}: {len(uploads)} parallel uploads in {upload_wall:.1f} s, "
           f"{len(mixed)} mixed requests ({args.threads} in flight) in {mixed_wall:.1f} s "
           f"({len(mixed) / mixed_wall:.0f} requests/s)\n")

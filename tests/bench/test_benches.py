@@ -40,3 +40,13 @@ def test_web_bench_loads_the_pages_and_the_api_on_a_live_server():
                    "GET /api/v1/tracks/ (120 tracks"):
         line = next(line for line in out.splitlines() if line.startswith(target))
         assert "p50" in line and "p95" in line and "errors 0" in line, line
+
+
+@pytest.mark.worker
+def test_load_bench_runs_uploads_and_mixed_requests_against_its_own_runapp():
+    out = run_bench("load.py", "--uploads", "2", "--requests", "11", "--seconds", "3")
+    assert "classified: 2 done, 0 failed, 0 unfinished of 2" in out
+    assert "5xx: 0" in out and "cores" in out
+    for kind in ("upload", "list", "detail", "login", "all"):
+        line = next(line for line in out.splitlines() if line.startswith(f"{kind} "))
+        assert len(line.split()) >= 5, line  # calls, p50 and p95, statuses
