@@ -165,7 +165,8 @@ class TrackListCreateView(ApiView):
             f"at most {MAX_FILES_PER_REQUEST} files, each within the server's upload limit).\n\n"
             "**One file:** `202` with the queued track and a `Location` header; if you already uploaded "
             "these exact bytes, `200` with the existing track and `\"duplicate\": true` (nothing is queued). "
-            "A rejected file answers 400 (not audio, unsupported format, empty) or 413 (too large).\n\n"
+            "A rejected file answers 400 (not audio, unsupported format, empty) or 413 (too large, or "
+            "`quota_exceeded`: it does not fit in your storage quota).\n\n"
             "**Several files** (a catalogue, up to the limit per request): `202` with `results`, one per file "
             "in the order sent (`outcome` created / duplicate / rejected, the track's id, and the reason when "
             "rejected), plus `tracks` (every accepted or duplicate track) and `errors` (every rejected file); "
@@ -181,7 +182,7 @@ class TrackListCreateView(ApiView):
             200: OpenApiResponse(s.UploadedTrackSerializer, description="Duplicate of a track you already have."),
             400: error("No file, not audio, unsupported format or empty file."),
             409: error("Idempotency-Key still in use by a running request."),
-            413: error("File (or request) larger than the upload limit."),
+            413: error("File (or request) larger than the upload limit, or over your storage quota."),
             422: error("Idempotency-Key already used for another request."),
             **COMMON_ERRORS,
         },

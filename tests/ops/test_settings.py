@@ -32,7 +32,7 @@ print(json.dumps({
 # Everything genreweb/settings/ reads: none of it may leak in from the environment running the tests.
 SETTINGS_VARS = [
     "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL", "CACHE_URL",
-    "MEDIA_ROOT", "UPLOAD_MAX_MB", "UPLOAD_MAX_MINUTES", "CLASSIFY_TIME_LIMIT", "MODEL_BUNDLE_DIR", "INFERENCE_DEVICE", "CELERY_QUEUE",
+    "MEDIA_ROOT", "UPLOAD_MAX_MB", "USER_QUOTA_MB", "UPLOAD_MAX_MINUTES", "CLASSIFY_TIME_LIMIT", "MODEL_BUNDLE_DIR", "INFERENCE_DEVICE", "CELERY_QUEUE",
     "CELERY_CONCURRENCY", "CELERY_VISIBILITY_TIMEOUT", "EMAIL_BACKEND", "DEFAULT_FROM_EMAIL",
     "TIME_ZONE", "LOG_LEVEL", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
     "SECURE_PROXY_SSL_HEADER", "API_PAGE_SIZE", "API_THROTTLE_RATE", "API_UPLOAD_THROTTLE_RATE",
@@ -138,6 +138,7 @@ def test_valid_values_are_used(tmp_path):
         ("API_PAGE_SIZE", "fifty", "API_PAGE_SIZE='fifty' is not a whole number"),
         ("API_THROTTLE_RATE", "lots", "API_THROTTLE_RATE='lots' must look like 1200/hour"),
         ("WEBHOOK_TIMEOUT", "soon", "WEBHOOK_TIMEOUT='soon' is not a number"),
+        ("USER_QUOTA_MB", "-1", "USER_QUOTA_MB=-1 must be at least 0"),
         ("WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/33", "WEBHOOK_ALLOWED_NETWORKS: '10.0.0.0/33' does not appear"),
         ("GENREWEB_ENV", "staging", "GENREWEB_ENV='staging' must be development or production"),
         ("SECURE_HSTS_SECONDS", "-1", "SECURE_HSTS_SECONDS=-1 must be at least 0"),
