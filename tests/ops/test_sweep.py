@@ -1,6 +1,8 @@
 """The sweep that finds lost jobs again, and the claim that keeps a track from being classified
 twice: unit level, on the real database and broker, with the real model for the jobs."""
 import hashlib
+import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +13,7 @@ from kombu import Queue
 
 from classifier import queue
 from classifier.models import Prediction, Track
-from classifier.services.recovery import track_claim, tracks_requeue_stale
+from classifier.services.recovery import temp_files_remove_stale, track_claim, tracks_requeue_stale
 from classifier.tasks import classify_track
 from tests.library.conftest import make_track  # noqa: F401 (fixture)
 from tests.live import ROOT
@@ -183,4 +185,18 @@ def test_a_processing_timeout_within_the_time_limit_is_refused_at_start_up(tmp_p
     result = run_settings(tmp_path, CLASSIFY_TIME_LIMIT="600", TRACK_PROCESSING_TIMEOUT="300")
     assert result.returncode != 0
     assert "ImproperlyConfigured: TRACK_PROCESSING_TIMEOUT=300 must be at least 660" in result.stderr
+
+
+def test_the_sweep_removes_only_our_temporary_files_that_nothing_wrote_for_an_hour(tmp_path, settings):
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    names = ["tmpa1b2.upload.mp3", "genreweb-c3d4.flac", "tmpe5f6.upload.wav", "notes.txt"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"half")
+    hour_ago = time.time() - 3601
+    for name in ("tmpa1b2.upload.mp3", "genreweb-c3d4.flac", "notes.txt"):
+        os.utime(tmp_path / name, (hour_ago, hour_ago))
+
+    assert temp_files_remove_stale() == 2
+    # Left: an upload still being written, and a file that is not ours.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "tmpe5f6.upload.wav"]
 
