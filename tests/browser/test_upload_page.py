@@ -49,7 +49,10 @@ def browse(page, base_url, password, files, shots):
     seen["segments"] = page.locator(".timeline-segment").count()
     seen["spectrogram_loaded"] = page.evaluate(
         "document.querySelector('img.spectrogram').complete && document.querySelector('img.spectrogram').naturalWidth > 0")
-    seen["audio_src"] = page.get_attribute("audio", "src")
+    # Its Play button hands it to the player bar.
+    page.locator(".track-play .play-now").click()
+    page.wait_for_function("() => document.getElementById('player-audio').getAttribute('src')")
+    seen["audio_src"] = page.get_attribute("#player-audio", "src")
     page.screenshot(path=str(shots / "track-done.png"), full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})
