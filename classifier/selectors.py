@@ -260,15 +260,22 @@ def album_top_genres(*, user, album_ids) -> dict:
     return best
 
 
-def _mean_moods(tag_dicts, limit) -> list[dict]:
-    totals, count = Counter(), 0
-    for tags in tag_dicts:
-        count += 1
+def _genre_moods(tracks, limit) -> dict:
+    """{genre: its top `limit` mood tags as [{"tag", "score", "percent"}]}, each tag's score the
+    mean over the genre's classified tracks. Streams the tags: memory stays flat however large
+    the library."""
+    totals, counts = defaultdict(Counter), Counter()
+    rows = tracks.filter(prediction__isnull=False).values_list("effective_genre", "prediction__tags")
+    for genre, tags in rows.iterator(chunk_size=2000):
+        counts[genre] += 1
         for tag, score in (tags or {}).items():
             if tag.casefold() in MOOD_TAGS:
-                totals[tag.casefold()] += score
-    ranked = sorted(((tag, total / count) for tag, total in totals.items()), key=lambda item: (-item[1], item[0]))
-    return [{"tag": tag, "score": score, "percent": round(score * 100)} for tag, score in ranked[:limit]]
+                totals[genre][tag.casefold()] += score
+    moods = {}
+    for genre, total in totals.items():
+        ranked = sorted(((tag, value / counts[genre]) for tag, value in total.items()), key=lambda i: (-i[1], i[0]))
+        moods[genre] = [{"tag": tag, "score": score, "percent": round(score * 100)} for tag, score in ranked[:limit]]
+    return moods
 
 
 def genre_overview(*, user, top_artists=6, top_albums=4, top_moods=5) -> list[dict]:
@@ -277,7 +284,7 @@ def genre_overview(*, user, top_artists=6, top_albums=4, top_moods=5) -> list[di
     genre playlists are built (uncertain guesses left out), so the numbers match what plays."""
     genres = genre_counts(user=user, certain_only=True)
     tracks = track_list_with_genre(user=user).order_by().exclude(uncertain_guess()).exclude(effective_genre__isnull=True)
-    artists, albums, tags = defaultdict(list), defaultdict(list), defaultdict(list)
+    artists, albums = defaultdict(list), defaultdict(list)
     artist_rows = (tracks.filter(artist_ref__isnull=False).values("effective_genre", "artist_ref", "artist_ref__name")
                    .annotate(count=Count("pk")).order_by("-count", "artist_ref__key"))
     for row in artist_rows:
@@ -290,13 +297,12 @@ def genre_overview(*, user, top_artists=6, top_albums=4, top_moods=5) -> list[di
         if len(albums[row["effective_genre"]]) < top_albums:
             albums[row["effective_genre"]].append(row["album_ref"])
     by_id = album_list(user=user).in_bulk([pk for ids in albums.values() for pk in ids])
-    for genre, tag_dict in tracks.filter(prediction__isnull=False).values_list("effective_genre", "prediction__tags"):
-        tags[genre].append(tag_dict)
+    moods = _genre_moods(tracks, top_moods)
     return [{
         **row,
         "artists": artists[row["genre"]],
         "albums": [by_id[pk] for pk in albums[row["genre"]] if pk in by_id],
-        "moods": _mean_moods(tags[row["genre"]], top_moods),
+        "moods": moods.get(row["genre"], []),
     } for row in genres]
 
 

@@ -22,24 +22,24 @@ EDITABLE_NUMBERS = {"track_number": (1, 9999), "disc_number": (1, 999), "year": 
 EDITABLE = (*EDITABLE_TEXT, *EDITABLE_NUMBERS)
 
 
-def _artist(owner, name: str) -> Artist | None:
+def _artist(owner_id, name: str) -> Artist | None:
     if not name_key(name):
         return None
-    artist, _ = Artist.objects.get_or_create(owner=owner, key=name_key(name), defaults={"name": name.strip()})
+    artist, _ = Artist.objects.get_or_create(owner_id=owner_id, key=name_key(name), defaults={"name": name.strip()})
     return artist
 
 
 def track_link_catalogue(*, track: Track) -> None:
     """Point the track at the Artist and Album its tags name, creating them as needed. Does not
     save the track; call catalogue_prune() afterwards when it pointed elsewhere before."""
-    track.artist_ref = _artist(track.owner, track.artist)
+    track.artist_ref = _artist(track.owner_id, track.artist)
     album_artist = track.album_artist or track.artist
     if not name_key(track.album):
         track.album_ref = None
         return
     track.album_ref, _ = Album.objects.get_or_create(
-        owner=track.owner, artist_key=name_key(album_artist), key=name_key(track.album),
-        defaults={"title": track.album.strip(), "artist": _artist(track.owner, album_artist)},
+        owner_id=track.owner_id, artist_key=name_key(album_artist), key=name_key(track.album),
+        defaults={"title": track.album.strip(), "artist": _artist(track.owner_id, album_artist)},
     )
 
 

@@ -312,3 +312,32 @@ def test_api_track_list_filters_by_album_and_artist(user, other_user, make_track
     assert [t["title"] for t in client.get(url, {"artist_id": on_album.artist_ref_id}).json()["results"]] == ["On It"]
     assert client.get(url, {"album_id": theirs.album_ref_id}).json()["results"] == []
     assert client.get(url, {"album_id": "x"}).status_code == 400
+
+
+def test_catalogue_pages_cost_the_same_queries_for_a_larger_library(user, make_track, alice_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def library(size, start):
+        # Half the tracks on one growing album of one artist, the rest on ever more albums and artists.
+        for n in range(start, start + size):
+            big = n % 2 == 0
+            _in_album(make_track, user, "Big" if big else f"Album {n // 3}", number=n + 1, title=f"Song {n}",
+                      artist="Ana Ray" if big else f"Artist {n // 4}", genre=["rock", "jazz", "pop"][n % 3])
+
+    def costs():
+        album, artist = Album.objects.get(owner=user, title="Big"), Artist.objects.get(owner=user, name="Ana Ray")
+        urls = [reverse("album-list"), reverse("artist-list"), reverse("genres"),
+                reverse("album-detail", args=[album.pk]), reverse("artist-detail", args=[artist.pk]),
+                reverse("api:album-list"), reverse("api:album-detail", kwargs={"pk": album.pk})]
+        counts = {}
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert alice_client.get(url).status_code == 200
+            counts[url] = len(queries)
+        return counts
+
+    library(6, 0)
+    small = costs()
+    library(30, 6)
+    assert costs() == small
