@@ -116,11 +116,11 @@ def track_classify(*, track_id) -> Track | None:
 def tracks_classify(*, track_ids) -> dict:
     """Classify several tracks with one model call and store each one's single Prediction.
 
-    Every track ends `done`, or `failed` with the reason when its audio cannot be decoded,
-    except those returned: {track id: exception} for tracks whose outcome could not be
-    recorded (database or file errors), keyed by str(id) and left as they were for the caller
-    to retry. An error
-    of the batch as a whole (the model itself) propagates. Deleted tracks are skipped.
+    Every track ends `done`, or `failed` with the reason when its audio cannot be decoded or
+    is gone from storage, except those returned: {str(track id): exception} for tracks whose
+    outcome could not be recorded (database or storage errors), left as they were for the
+    caller to retry. An error of the batch as a whole (the model itself) propagates. Deleted
+    tracks are skipped.
     """
     by_pk = Track.objects.in_bulk(list(track_ids))
     tracks = [by_pk[pk] for pk in by_pk]
