@@ -32,7 +32,7 @@ print(json.dumps({
 # Everything genreweb/settings/ reads: none of it may leak in from the environment running the tests.
 SETTINGS_VARS = [
     "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL", "CACHE_URL",
-    "MEDIA_ROOT", "UPLOAD_MAX_MB", "USER_QUOTA_MB", "UPLOAD_MAX_MINUTES", "CLASSIFY_TIME_LIMIT", "MODEL_BUNDLE_DIR", "INFERENCE_DEVICE", "CELERY_QUEUE",
+    "MEDIA_ROOT", "UPLOAD_MAX_MB", "USER_QUOTA_MB", "UPLOAD_MAX_MINUTES", "CLASSIFY_TIME_LIMIT", "CLASSIFY_BATCH_SIZE", "CLASSIFY_QUEUE", "MODEL_BUNDLE_DIR", "INFERENCE_DEVICE", "CELERY_QUEUE",
     "CELERY_CONCURRENCY", "CELERY_VISIBILITY_TIMEOUT", "EMAIL_BACKEND", "DEFAULT_FROM_EMAIL",
     "TIME_ZONE", "LOG_LEVEL", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
     "SECURE_PROXY_SSL_HEADER", "API_PAGE_SIZE", "API_THROTTLE_RATE", "API_UPLOAD_THROTTLE_RATE",
@@ -125,6 +125,7 @@ def test_valid_values_are_used(tmp_path):
         ("UPLOAD_MAX_MB", "0", "UPLOAD_MAX_MB=0 must be at least 1"),
         ("UPLOAD_MAX_MINUTES", "forever", "UPLOAD_MAX_MINUTES='forever' is not a whole number"),
         ("CLASSIFY_TIME_LIMIT", "0", "CLASSIFY_TIME_LIMIT=0 must be at least 1"),
+        ("CLASSIFY_BATCH_SIZE", "-1", "CLASSIFY_BATCH_SIZE=-1 must be at least 0"),
         ("INFERENCE_DEVICE", "tpu", "INFERENCE_DEVICE='tpu' must be auto, cpu, cuda or cuda:N"),
         ("DEBUG", "ture", "DEBUG='ture' is not a boolean"),
         ("CELERY_CONCURRENCY", "many", "CELERY_CONCURRENCY='many' is not a whole number"),
