@@ -1,6 +1,7 @@
 """Tagged audio fixtures: every accepted format with the tags and the embedded cover a user's
 tagger would write (mutagen), or an encoder (ffmpeg's `attached_pic`) where it can attach one.
-Covers are drawn here, never copied from anywhere."""
+Covers are drawn here, never copied from anywhere. (audiogen.write_tags sets text tags through
+mutagen's easy interface, which has no WAV/AIFF and no pictures; this writes each format's own.)"""
 import base64
 import shutil
 import subprocess
