@@ -230,3 +230,17 @@ def test_logging_out_ends_the_queue(page, live_server, make_user, password, tmp_
     assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('genreweb.player.'))") == []
     log_in(page, live_server.url, user, password, "/library/")
     expect(page.locator("#player-title")).to_have_text("Nothing playing")
+
+
+def test_a_library_row_plays_its_track_and_is_marked(page, live_server, make_user, password, tmp_path):
+    user = make_user("player-lib")
+    tracks = [add_track(user, tmp_path, name, seconds=20, seed=i) for i, name in enumerate(["Row One", "Row Two"])]
+    log_in(page, live_server.url, user, password, "/library/")
+    page.get_by_role("button", name="Play Row Two", exact=True).click()
+    wait_playing_past(page, 0.1)
+    assert page.locator("#player-audio").get_attribute("src") == audio_url(tracks[1])
+    expect(page.locator(".lib-table tr.is-playing")).to_have_attribute("data-track-id", str(tracks[1].pk))
+    # The mark follows the player onto pages swapped in later.
+    page.locator(".site-nav").get_by_role("link", name="Playlists", exact=True).click()
+    page.locator(".site-nav").get_by_role("link", name="Library", exact=True).click()
+    expect(page.locator(".lib-table tr.is-playing")).to_have_attribute("data-track-id", str(tracks[1].pk))
