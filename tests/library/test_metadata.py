@@ -6,7 +6,7 @@ import textwrap
 from io import BytesIO
 
 import pytest
-from mutagen.id3 import ID3, TCON
+from mutagen.id3 import APIC, ID3, TCON
 from PIL import Image
 
 from classifier.services.metadata import COVER_LARGE, COVER_MAX_PIXELS, COVER_SMALL, read_metadata
@@ -86,7 +86,6 @@ def test_garbage_where_id3_frames_should_be_reads_as_no_tags(tmp_path):
 def test_an_unreadable_picture_leaves_a_note_and_keeps_the_tags(tmp_path):
     path = write_tagged(tmp_path / "bad-picture.mp3", {"title": "Still Here"})
     tags = ID3(path)
-    from mutagen.id3 import APIC
     tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="", data=b"\xff\xd8 not really a jpeg"))
     tags.save(path)
     metadata = read_metadata(path)
