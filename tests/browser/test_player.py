@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from classifier.models import Prediction, Track
@@ -244,3 +245,16 @@ def test_a_library_row_plays_its_track_and_is_marked(page, live_server, make_use
     page.locator(".site-nav").get_by_role("link", name="Playlists", exact=True).click()
     page.locator(".site-nav").get_by_role("link", name="Library", exact=True).click()
     expect(page.locator(".lib-table tr.is-playing")).to_have_attribute("data-track-id", str(tracks[1].pk))
+
+
+def test_a_page_outside_the_site_loads_in_full(page, live_server, make_user, password, tmp_path):
+    """The API docs are no page of the shell: the link loads them as the browser would."""
+    user = make_user("player-dev")
+    log_in(page, live_server.url, user, password, "/developer/")
+    page.evaluate("window.stillThisWindow = true")
+    page.get_by_role("link", name="API documentation").click()
+    expect(page).to_have_url(live_server.url + reverse("api:docs"))
+    page.wait_for_load_state()
+    assert page.evaluate("window.stillThisWindow") is None
+    expect(page.locator("#player")).to_have_count(0)
+    expect(page.locator("#swagger-ui")).to_be_attached()
