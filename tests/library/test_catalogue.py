@@ -1,8 +1,12 @@
 """Artists, albums, covers and genres from the files' own tags: upload, pages, editing, the API,
 and that nobody else ever reaches them."""
+from io import BytesIO
+
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
@@ -81,8 +85,6 @@ def test_damaged_tags_never_break_an_upload(user, tagged_upload, alice_client, t
 
 
 def test_a_huge_cover_is_skipped_with_a_message_and_the_upload_works(user, tagged_upload, alice_client):
-    from io import BytesIO
-
     out = BytesIO()
     Image.new("1", (6000, 6000)).save(out, "PNG")  # 36 megapixels
     track = tagged_upload(user, "big.mp3", {"title": "Big Picture"}, out.getvalue())
@@ -118,7 +120,7 @@ def test_the_download_with_the_genre_written_in_keeps_the_cover(user, tagged_upl
     metadata = read_metadata(copy)
     assert metadata.genre == "jazz" and metadata.title == "Kept Cover"
     assert metadata.covers is not None, "the cover was lost when the genre was written"
-    with Image.open(__import__("io").BytesIO(metadata.covers.large)) as image:
+    with Image.open(BytesIO(metadata.covers.large)) as image:
         red, green, blue = image.convert("RGB").getpixel((5, 5))
     assert green > 120 and red < 80
 
@@ -315,9 +317,6 @@ def test_api_track_list_filters_by_album_and_artist(user, other_user, make_track
 
 
 def test_catalogue_pages_cost_the_same_queries_for_a_larger_library(user, make_track, alice_client):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def library(size, start):
         # Half the tracks on one growing album of one artist, the rest on ever more albums and artists.
         for n in range(start, start + size):
