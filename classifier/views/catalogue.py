@@ -2,6 +2,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -11,6 +12,15 @@ from classifier.forms import TrackMetadataForm
 from classifier.http import cover_response
 from classifier.services.catalogue import track_update_metadata
 from classifier.views.presentation import genre_hues
+
+
+ALBUMS_PER_PAGE = 60
+ARTISTS_PER_PAGE = 200
+
+
+def _page(request, items, size):
+    # get_page() turns "?page=abc" or a page past the end into a real page instead of a 404.
+    return Paginator(items, size).get_page(request.GET.get("page"))
 
 
 def _hues():
@@ -34,8 +44,10 @@ def _with_top_genres(user, albums) -> list:
 @require_safe
 def album_list(request):
     search = request.GET.get("q", "").strip()[:200]
-    albums = _with_top_genres(request.user, selectors.album_list(user=request.user, search=search))
-    return render(request, "catalogue/albums.html", {"albums": albums, "search": search, "hues": _hues()})
+    page = _page(request, selectors.album_list(user=request.user, search=search), ALBUMS_PER_PAGE)
+    albums = _with_top_genres(request.user, page.object_list)
+    return render(request, "catalogue/albums.html", {"albums": albums, "page": page, "search": search,
+                                                     "hues": _hues()})
 
 
 @login_required
@@ -56,8 +68,8 @@ def album_detail(request, album_id):
 @require_safe
 def artist_list(request):
     search = request.GET.get("q", "").strip()[:200]
-    artists = selectors.artist_list(user=request.user, search=search)
-    return render(request, "catalogue/artists.html", {"artists": artists, "search": search})
+    page = _page(request, selectors.artist_list(user=request.user, search=search), ARTISTS_PER_PAGE)
+    return render(request, "catalogue/artists.html", {"artists": page.object_list, "page": page, "search": search})
 
 
 @login_required

@@ -16,6 +16,7 @@ from classifier.services.metadata import read_metadata
 from classifier.services.tags import track_tagged_copy
 from classifier.services.tracks import track_delete
 from classifier.services.uploads import track_upload
+from classifier.views.catalogue import ALBUMS_PER_PAGE
 from tests.audiogen import ALL_FORMATS
 from tests.library.conftest import prediction_fields
 from tests.tagging import cover_image, write_tagged
@@ -340,3 +341,13 @@ def test_catalogue_pages_cost_the_same_queries_for_a_larger_library(user, make_t
     small = costs()
     library(30, 6)
     assert costs() == small
+
+
+def test_the_album_grid_comes_in_pages(user, make_track, alice_client):
+    for n in range(ALBUMS_PER_PAGE + 2):
+        _in_album(make_track, user, f"Album {n:03d}", number=1)
+    first = alice_client.get(reverse("album-list")).content.decode()
+    assert first.count('class="album-card"') == ALBUMS_PER_PAGE and "Page 1 of 2" in first
+    second = alice_client.get(reverse("album-list"), {"page": 2}).content.decode()
+    assert second.count('class="album-card"') == 2 and "Album 061" in second
+    assert alice_client.get(reverse("album-list"), {"page": "abc"}).status_code == 200
