@@ -1,6 +1,20 @@
-"""Enforce the upload size limit while the body streams in, before it is all on disk."""
+"""Enforce the upload size limit while the body streams in, before it is all on disk, and keep
+the names of the temporary files uploads stream into within what a file system takes."""
+import os
+
 from django.conf import settings
+from django.core.files import uploadhandler
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+
+MAX_EXTENSION = 16  # a longer "extension" is just a long name with a dot in it
+
+
+def fit_file_name(name: str, limit: int = 255) -> str:
+    """`name` cut to `limit` characters, keeping a real extension."""
+    stem, extension = os.path.splitext(name)
+    if len(extension) > MAX_EXTENSION:
+        return name[:limit]
+    return stem[:limit - len(extension)] + extension
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
@@ -24,3 +38,14 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None
+
+
+class TemporaryFileUploadHandler(uploadhandler.TemporaryFileUploadHandler):
+    """Django's, but its temporary file is named after the upload's extension, and a name like
+    "song." followed by 300 characters made that name too long: a 500 instead of an upload."""
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        name = fit_file_name(file_name)
+        stem, extension = os.path.splitext(name)
+        super().new_file(field_name, name if len(extension) <= MAX_EXTENSION else stem, *args, **kwargs)
+        self.file_name = self.file.name = name

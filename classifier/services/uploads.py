@@ -16,6 +16,7 @@ from classifier.services.catalogue import track_apply_metadata, track_discard_co
 from classifier.services.classification import track_queue_classification
 from classifier.services.metadata import read_metadata
 from classifier.services.quota import StorageBudget
+from classifier.uploadhandlers import MAX_EXTENSION
 from ml.inference import AudioError, probe_audio
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _local_path(upload):
     if hasattr(upload, "temporary_file_path"):
         yield Path(upload.temporary_file_path())
         return
-    with tempfile.NamedTemporaryFile(suffix=PurePath(upload.name).suffix) as tmp:
+    with tempfile.NamedTemporaryFile(suffix=PurePath(upload.name).suffix[:MAX_EXTENSION]) as tmp:
         for chunk in upload.chunks():
             tmp.write(chunk)
         tmp.flush()

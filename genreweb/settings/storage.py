@@ -76,7 +76,7 @@ UPLOAD_MAX_MINUTES = env_int("UPLOAD_MAX_MINUTES", default=180)
 UPLOAD_MIN_SECONDS = env_float("UPLOAD_MIN_SECONDS", default=0.5)
 FILE_UPLOAD_HANDLERS = [
     "classifier.uploadhandlers.SizeLimitUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    "classifier.uploadhandlers.TemporaryFileUploadHandler",
 ]
 # Uploads being received, and media copied out of a bucket for the model, are written here; what
 # a process killed mid-way leaves behind, the sweep for lost jobs removes once stale

@@ -77,6 +77,15 @@ def _name_is(name: str):
 
 
 LONG_NAME = "a" * 296 + ".mp3"
+LONG_EXTENSION = "song." + "x" * 300
+
+
+def _original_name_is(name: str):
+    def check(track):
+        assert track.original_name == name
+
+    return check
+
 
 CASES = {
     "zero-bytes": Case(lambda d: _touch(d / "empty.mp3"), status=400, code="empty_file",
@@ -122,6 +131,8 @@ CASES = {
                          check=_name_is(f"{UNICODE}.ogg")),
     "name-300-chars": Case(lambda d: write_audio(d / "n.mp3", seconds=2), name=LONG_NAME, outcome="done",
                            check=_name_is("a" * 251 + ".mp3")),
+    "name-300-char-extension": Case(lambda d: write_audio(d / "e.wav", seconds=2), name=LONG_EXTENSION,
+                                    outcome="done", check=_original_name_is(LONG_EXTENSION[:255])),
 }
 
 
