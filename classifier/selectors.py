@@ -150,6 +150,15 @@ def track_similar(*, user, track, limit=5) -> list[tuple[Track, float]]:
     return [(by_pk[rows[i][0]], float(scores[i])) for i in best if rows[i][0] in by_pk]
 
 
+# A radio is the track it starts from and this many that sound like it.
+RADIO_SIMILAR = 24
+
+
+def radio_tracks(*, user, track, similar=RADIO_SIMILAR) -> list[Track]:
+    """A radio started from `track`: the track, then the user's tracks that sound most like it."""
+    return [track, *(other for other, _score in track_similar(user=user, track=track, limit=similar))]
+
+
 def installed_bundle() -> dict | None:
     """bundle_info() of the configured model, or None while no model is installed."""
     from ml.inference import bundle_info

@@ -8,46 +8,18 @@ from django.views.decorators.http import require_safe
 
 from classifier import selectors
 
-# A radio is the track it starts from and this many that sound like it.
-RADIO_SIMILAR = 24
-SOURCES = ("track", "genre", "radio", "album", "artist")
-
-
-class BadSource(ValueError):
-    """The query string does not name one thing to play."""
-
-
-def _track(user, value):
-    try:
-        track_id = uuid.UUID(value)
-    except ValueError:
-        raise BadSource(f"“{value}” is not a track id.") from None
-    return selectors.track_get(user=user, track_id=track_id)
-
-
-def queue_tracks(user, params) -> list:
-    """The tracks one play button stands for, in playing order: `track` (one track), `genre`
-    (the genre's playlist, most confident first), `radio` (a track, then the user's tracks
-    that sound most like it), `album` (in disc and track order) or `artist` (album by album).
-    Raises BadSource, or Http404 for a track, album or artist that is not the user's."""
-    given = [name for name in SOURCES if params.get(name)]
-    if len(given) != 1:
-        raise BadSource("Say what to play with one of: " + ", ".join(SOURCES) + ".")
-    source = given[0]
-    value = params[source]
-    if source == "genre":
-        return list(selectors.playlist_tracks(user=user, genre=value))
-    if source in ("album", "artist"):
-        if not value.isdigit():
-            raise BadSource(f"“{value}” is not an {source} id.")
-        if source == "album":
-            return list(selectors.album_tracks(user=user, album=selectors.album_get(user=user, album_id=int(value))))
-        return list(selectors.artist_tracks(user=user, artist=selectors.artist_get(user=user, artist_id=int(value))))
-    track = _track(user, value)
-    if source == "track":
-        return [track]
-    similar = selectors.track_similar(user=user, track=track, limit=RADIO_SIMILAR)
-    return [track, *(other for other, _score in similar)]
+# ?<source>=<value>: how the value is read, what it names (for messages), and the tracks it
+# stands for in playing order. Another user's track, album or artist is a 404 (selectors).
+SOURCES = {
+    "track": (uuid.UUID, "track", lambda user, pk: [selectors.track_get(user=user, track_id=pk)]),
+    "radio": (uuid.UUID, "track", lambda user, pk: selectors.radio_tracks(
+        user=user, track=selectors.track_get(user=user, track_id=pk))),
+    "album": (int, "album", lambda user, pk: selectors.album_tracks(
+        user=user, album=selectors.album_get(user=user, album_id=pk))),
+    "artist": (int, "artist", lambda user, pk: selectors.artist_tracks(
+        user=user, artist=selectors.artist_get(user=user, artist_id=pk))),
+    "genre": (str, "genre", lambda user, genre: selectors.playlist_tracks(user=user, genre=genre)),
+}
 
 
 def queue_item(track) -> dict:
@@ -65,13 +37,25 @@ def queue_item(track) -> dict:
     }
 
 
+def _error(message, status):
+    return JsonResponse({"error": message}, status=status)
+
+
 @login_required
 @require_safe
 def player_tracks(request):
+    """?track=<id>, ?radio=<track id>, ?album=<id>, ?artist=<id> or ?genre=<name>: exactly one."""
+    given = [name for name in SOURCES if request.GET.get(name)]
+    if len(given) != 1:
+        return _error("Say what to play with one of: " + ", ".join(SOURCES) + ".", 400)
+    source = given[0]
+    parse, noun, tracks_of = SOURCES[source]
     try:
-        tracks = queue_tracks(request.user, request.GET)
-    except BadSource as err:
-        return JsonResponse({"error": str(err)}, status=400)
+        value = parse(request.GET[source])
+    except ValueError:
+        return _error(f"“{request.GET[source]}” is not {'an' if noun[0] in 'aeiou' else 'a'} {noun} id.", 400)
+    try:
+        tracks = list(tracks_of(request.user, value))
     except Http404:
-        return JsonResponse({"error": "No such track in your library."}, status=404)
+        return _error(f"No such {noun} in your library.", 404)
     return JsonResponse({"tracks": [queue_item(track) for track in tracks]})
