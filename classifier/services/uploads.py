@@ -1,6 +1,5 @@
 """Turning an uploaded file into a queued Track."""
 import hashlib
-import logging
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,8 +17,6 @@ from classifier.services.metadata import read_metadata
 from classifier.services.quota import StorageBudget
 from classifier.uploadhandlers import MAX_EXTENSION
 from ml.inference import AudioError, probe_audio
-
-logger = logging.getLogger(__name__)
 
 # What the product accepts, by the format found in the content (probe_audio), not the file name.
 ACCEPTED_FORMATS = {"WAV", "MP3", "FLAC", "OGG", "OPUS", "M4A", "AAC", "AIFF"}
