@@ -160,9 +160,9 @@ def main() -> None:
         print(f"host: {describe_setup()}; gunicorn {args.web_workers} workers x 4 threads; "
               f"{args.clients} concurrent clients on 127.0.0.1")
         print("queries per request (this library / a 10-track library): "
-              f"library {count_queries(browser, '/library/?page=2')} / {count_queries(small_browser, '/library/')}, "
+              f"library {count_queries(browser, '/library/')} / {count_queries(small_browser, '/library/')}, "
               f"playlist {count_queries(browser, playlist)} / {count_queries(small_browser, small_playlist)}, "
-              f"API list {count_queries(browser, '/api/v1/tracks/?page=2', authorization=f'Bearer {secret}')}"
+              f"API list {count_queries(browser, '/api/v1/tracks/', authorization=f'Bearer {secret}')}"
               f" / {count_queries(small_browser, '/api/v1/tracks/', authorization=f'Bearer {small_secret}')}")
 
         port = free_port()
@@ -171,10 +171,17 @@ def main() -> None:
                        "Booting worker")
         try:
             server.wait_ready(120, "gunicorn")
+            deadline = time.monotonic() + 120
+            while sum("Booting worker" in line for line in server.lines) < args.web_workers:
+                if time.monotonic() > deadline:
+                    raise SystemExit("gunicorn's workers did not all start:\n" + server.tail())
+                time.sleep(0.2)
             cookie = {"Cookie": f"sessionid={browser.cookies['sessionid'].value}"}
             token = {"Authorization": f"Bearer {secret}"}
-            # Warm every gunicorn worker (imports, template loading, the bundle's label file).
-            load(port, ["/library/"] * 4 * args.web_workers, cookie, args.web_workers * 4)
+            # Warm every gunicorn worker thread (imports, templates, the bundle's files), untimed.
+            warm = args.web_workers * 4
+            load(port, ["/library/", playlist] * warm, cookie, warm)
+            load(port, ["/api/v1/tracks/"] * warm, token, warm)
 
             targets = [
                 (f"library page ({args.tracks} tracks, random pages)",

@@ -2,7 +2,9 @@
 and child processes (a Celery worker, gunicorn) whose output is kept."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -17,8 +19,9 @@ def setup_django(name: str, database_url: str = "", **env: str) -> Path:
     """Point this process (and the children it starts) at fresh state in a temporary folder: var
     dir, media, a SQLite file unless `database_url` names a database, and a queue of its own on
     the broker the environment names (REDIS_URL, else the embedded one). Migrates the database
-    and returns the folder."""
+    and returns the folder, which is removed when the process exits."""
     tmp = Path(tempfile.mkdtemp(prefix=f"genreweb-{name}-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="genreweb.settings",
         GENREWEB_VAR_DIR=str(tmp / "var"),
