@@ -165,7 +165,9 @@ def test_processes_starting_together_share_one_generated_secret_key(tmp_path):
 
 
 def deploy_check(tmp_path, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    # Nor what the test session sets for itself (tests/browser/conftest.py allows async-unsafe
+    # ORM calls, which the deploy check rightly refuses).
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     clean.update(DJANGO_SETTINGS_MODULE="genreweb.settings", GENREWEB_VAR_DIR=str(tmp_path / "var"), **env)
     return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                           env=clean, capture_output=True, text=True, timeout=120)
