@@ -6,6 +6,7 @@ import hashlib
 from django.core.files.base import ContentFile
 
 from classifier.models import Prediction, Track
+from classifier.services.catalogue import track_link_catalogue
 from tests.audiogen import write_audio
 
 # Pages a visitor sees before logging in.
@@ -20,7 +21,8 @@ ANONYMOUS_PAGES = {
 
 
 def logged_in_pages(certain, uncertain) -> dict[str, str]:
-    """The pages of a logged-in user who owns the two tracks (see add_classified_track)."""
+    """The pages of a logged-in user who owns the two tracks (see add_classified_track; the
+    first with an artist and an album)."""
     return {
         "library": "/library/",
         "upload": "/upload/",
@@ -32,6 +34,11 @@ def logged_in_pages(certain, uncertain) -> dict[str, str]:
         "albums": "/albums/",
         "artists": "/artists/",
         "genres": "/genres/",
+        "albums": "/albums/",
+        "album": f"/albums/{certain.album_ref_id}/",
+        "artists": "/artists/",
+        "artist": f"/artists/{certain.artist_ref_id}/",
+        "genres": "/genres/",
         "model": "/model/",
         "developer": "/developer/",
         "API docs": "/api/docs/",
@@ -39,7 +46,7 @@ def logged_in_pages(certain, uncertain) -> dict[str, str]:
     }
 
 
-def add_classified_track(owner, folder, title, probabilities, uncertain=False, seed=0):
+def add_classified_track(owner, folder, title, probabilities, uncertain=False, seed=0, artist="", album=""):
     """A finished track with real audio and a prediction over `probabilities` (highest first),
     its timeline one segment for each of the top two genres (tracks of one owner need their own
     `seed`: the same audio twice is a duplicate). Stored directly, not through track_upload: that would
@@ -47,7 +54,8 @@ def add_classified_track(owner, folder, title, probabilities, uncertain=False, s
     path = write_audio(folder / f"{title}.wav", seconds=2.0, seed=seed)
     data = path.read_bytes()
     track = Track(owner=owner, original_name=path.name, title=title, sha256=hashlib.sha256(data).hexdigest(),
-                  size=len(data), format="WAV", duration=2.0)
+                  size=len(data), format="WAV", duration=2.0, artist=artist, album=album)
+    track_link_catalogue(track=track)
     track.file.save(path.name, ContentFile(data), save=True)
     genres = list(probabilities)[:2]
     Prediction.objects.create(

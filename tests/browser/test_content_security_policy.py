@@ -57,7 +57,8 @@ def log_in(page, base, user, password):
 
 def test_main_pages_raise_no_violation(page, live_server, make_user, password, tmp_path):
     user = make_user("strict-sam")
-    certain = add_classified_track(user, tmp_path, "Blue Train", {"jazz": 0.8, "blues": 0.15, "rock": 0.05})
+    certain = add_classified_track(user, tmp_path, "Blue Train", {"jazz": 0.8, "blues": 0.15, "rock": 0.05},
+                                   artist="John Coltrane", album="Blue Train")
     uncertain = add_classified_track(user, tmp_path, "Maybe", {"rock": 0.45, "pop": 0.4, "jazz": 0.15},
                                      uncertain=True, seed=1)
     watcher = Watcher(page)

@@ -37,7 +37,8 @@ def test_pages_of_a_visitor(client):
 
 
 def test_pages_of_a_logged_in_user(client, user, password, tmp_path):
-    certain = add_classified_track(user, tmp_path, "Blue Train", {"jazz": 0.8, "blues": 0.15, "rock": 0.05})
+    certain = add_classified_track(user, tmp_path, "Blue Train", {"jazz": 0.8, "blues": 0.15, "rock": 0.05},
+                                   artist="John Coltrane", album="Blue Train")
     uncertain = add_classified_track(user, tmp_path, "Maybe", {"rock": 0.45, "pop": 0.4, "jazz": 0.15},
                                      uncertain=True, seed=1)
     client.login(username=user.username, password=password)
