@@ -25,10 +25,11 @@ COPY . .
 RUN SECRET_KEY=build-only GENREWEB_VAR_DIR=/tmp/build-var python manage.py collectstatic --noinput -v0 \
     && rm -rf /tmp/build-var
 
-# Run as an unprivileged user; only var/ and media/ (the shared volume) are writable.
+# Run as an unprivileged user; only var/ and media/ are writable (var/tmp and media are volumes
+# shared by web and workers; a new volume takes these owners).
 RUN useradd --create-home --uid 10001 genreweb \
-    && mkdir -p /app/var /app/media \
-    && chown genreweb:genreweb /app/var /app/media
+    && mkdir -p /app/var/tmp /app/media \
+    && chown -R genreweb:genreweb /app/var /app/media
 USER genreweb
 
 EXPOSE 8000

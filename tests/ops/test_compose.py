@@ -63,6 +63,8 @@ def test_web_and_worker_share_database_broker_secret_and_media(services):
 
     media = f"media:{web['MEDIA_ROOT']}"
     assert all(media in services[name]["volumes"] for name in ("web", "worker", "gpu-worker"))
+    # A web process killed mid-upload leaves its temp file where the workers' sweep can remove it.
+    assert all("uploadtmp:/app/var/tmp" in services[name]["volumes"] for name in ("web", "worker", "beat"))
 
 
 def test_named_volumes_are_declared(compose, services):
