@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np
 import pytest
 from django.conf import settings as django_settings
 from django.core.files import File
@@ -15,6 +14,7 @@ from django.urls import reverse
 from classifier.models import Prediction, Track
 from classifier.services.classification import track_reclassify
 from classifier.tasks import classify_track
+from tests.audiogen import truncate
 from tests.conftest import start_worker, wait_for_track
 from tests.web.conftest import post_upload
 
@@ -79,20 +79,16 @@ def test_signup_upload_classify_and_read_the_result(transactional_db, celery_wor
     assert entry["url"] in client.get(reverse("home")).content.decode()
 
 
-def corrupted_mp3(audio_file, tmp_path):
-    """A real MP3 header (so probing in the upload request succeeds) followed by random bytes
-    (so decoding in the worker fails)."""
-    good = audio_file("good.mp3", seconds=20).read_bytes()
-    noise = np.random.default_rng(7).integers(0, 256, len(good) - 1024, dtype=np.uint8).tobytes()
-    path = tmp_path / "damaged.mp3"
-    path.write_bytes(good[:1024] + noise)
-    return path
+def damaged_flac(audio_file):
+    """A FLAC cut in half: its header is whole (so probing in the upload request succeeds) and
+    its last frame is not (so decoding in the worker fails)."""
+    return truncate(audio_file("damaged.flac", seconds=4))
 
 
 def test_audio_that_probes_but_cannot_be_decoded_ends_failed_with_a_reason(
-        transactional_db, celery_worker, client, password, audio_file, tmp_path):
+        transactional_db, celery_worker, client, password, audio_file):
     signed_up_client(client, password)
-    response = post_upload(client, corrupted_mp3(audio_file, tmp_path))
+    response = post_upload(client, damaged_flac(audio_file))
     assert response.status_code == 201  # the header is fine, so the upload is accepted
     entry = response.json()["files"][0]
 
