@@ -4,6 +4,7 @@ The worker is a separate `celery -A genreweb worker` process on the broker the s
 (Redis when REDIS_URL is set, else the embedded filesystem broker) and the test database.
 Run concurrent test sessions with distinct CELERY_QUEUE and DATABASE_URL/GENREWEB_VAR_DIR.
 """
+import hashlib
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.test import Client
 
 from tests.audiogen import write_audio
@@ -176,3 +178,20 @@ def wait_for_track(track_id, statuses=("done", "failed"), timeout=180, worker=No
         time.sleep(0.25)
     log = worker.output() if worker else ""
     raise AssertionError(f"track {track_id} did not reach {statuses} in {timeout}s\n{log}")
+
+
+def saved_track(owner, path):
+    """A queued track with its audio stored and no job sent: the test sends or runs the jobs."""
+    from classifier.models import Track
+
+    track = Track(owner=owner, original_name=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                  size=path.stat().st_size, format=path.suffix[1:].upper())
+    with open(path, "rb") as handle:
+        track.file.save(path.name, File(handle), save=False)
+    track.save()
+    return track
+
+
+def stored_files(folder: Path) -> list[Path]:
+    """Every file under `folder` (none when it does not exist), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []

@@ -4,6 +4,7 @@ import pytest
 from classifier.models import Track
 from tests.api.conftest import assert_error
 from tests.api.test_tracks import upload
+from tests.conftest import stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -12,10 +13,6 @@ pytestmark = pytest.mark.django_db
 def media_dir(tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
-
-
-def stored_files(media_dir):
-    return sorted(p for p in media_dir.rglob("*") if p.is_file()) if media_dir.exists() else []
 
 
 def test_an_upload_over_the_quota_is_413_quota_exceeded_and_stores_nothing(api, user, settings, audio_file,

@@ -1,7 +1,6 @@
 """Faults, for real: the broker's Redis killed and restarted empty with tracks queued and in
 flight, and the web process killed in the middle of an upload. Real processes all along (a
 Redis server the test owns, Celery worker and beat, runapp's gunicorn), on the test database."""
-import hashlib
 import os
 import signal
 import socket
@@ -14,14 +13,12 @@ from pathlib import Path
 import pytest
 import redis
 from celery import current_app
-from django.core.files import File
 
 from classifier import queue
 from classifier.models import Prediction, Track
 from classifier.services.tokens import token_create
 from classifier.tasks import requeue_stale_tracks
-from tests.audiogen import write_audio
-from tests.conftest import Worker, _database_url
+from tests.conftest import Worker, _database_url, saved_track
 from tests.live import ROOT, App, free_port, wait_until
 
 pytestmark = pytest.mark.worker
@@ -71,16 +68,6 @@ def celery(env: dict, *args: str) -> Worker:
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     return Worker(process)
-
-
-def saved_track(owner, path) -> Track:
-    """A queued track with its audio stored; its job is sent by the test."""
-    track = Track(owner=owner, original_name=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                  size=path.stat().st_size, format=path.suffix[1:].upper())
-    with open(path, "rb") as handle:
-        track.file.save(path.name, File(handle), save=False)
-    track.save()
-    return track
 
 
 def statuses(tracks) -> dict:

@@ -1,13 +1,11 @@
 """The sweep that finds lost jobs again, and the claim that keeps a track from being classified
 twice: unit level, on the real database and broker, with the real model for the jobs."""
-import hashlib
 import os
 import time
 from datetime import timedelta
 
 import pytest
 from celery import current_app
-from django.core.files import File
 from django.utils import timezone
 from kombu import Queue
 
@@ -16,6 +14,7 @@ from classifier.models import Prediction, Track
 from classifier.services.recovery import temp_files_remove_stale, track_claim, tracks_requeue_stale
 from classifier.tasks import classify_track
 from tests.library.conftest import make_track  # noqa: F401 (fixture)
+from tests.conftest import saved_track
 from tests.live import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -117,16 +116,6 @@ def test_a_job_for_a_deleted_track_does_nothing(make_track, user):
     track_id = track.pk
     track.delete()
     assert track_claim(track_id=track_id) is False
-
-
-def saved_track(owner, path) -> Track:
-    """A queued track with its audio stored and no job sent: the test runs the jobs itself."""
-    track = Track(owner=owner, original_name=path.name, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                  size=path.stat().st_size, format=path.suffix[1:].upper())
-    with open(path, "rb") as handle:
-        track.file.save(path.name, File(handle), save=False)
-    track.save()
-    return track
 
 
 def test_a_duplicate_job_stores_no_second_prediction(user, audio_file, settings):

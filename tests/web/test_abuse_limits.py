@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from classifier.models import Track
+from tests.conftest import stored_files
 from tests.web.conftest import post_upload
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +20,6 @@ def media_dir(tmp_path, settings):
     """A media root of this test's own, so stored files can be counted exactly."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
-
-
-def stored_files(media_dir):
-    return sorted(p for p in media_dir.rglob("*") if p.is_file()) if media_dir.exists() else []
 
 
 @pytest.fixture
