@@ -4,7 +4,8 @@ import json
 
 from classifier.selectors import track_list
 
-FIELDS = ["file", "title", "artist", "album", "genre", "confidence", "genre_source", "top_tags"]
+FIELDS = ["file", "title", "artist", "album", "album_artist", "disc", "track", "year", "genre", "confidence",
+          "genre_source", "file_genre", "top_tags"]
 
 
 def library_export_rows(*, user):
@@ -17,9 +18,14 @@ def library_export_rows(*, user):
             "title": track.title,
             "artist": track.artist,
             "album": track.album,
+            "album_artist": track.album_artist,
+            "disc": track.disc_number,
+            "track": track.track_number,
+            "year": track.year,
             "genre": track.genre,
             "confidence": round(prediction.confidence, 4) if prediction else None,
             "genre_source": track.genre_source,
+            "file_genre": track.file_genre,  # the file's own genre tag, beside ours
             "top_tags": [name for name, _ in tags],
         }
 
@@ -29,8 +35,15 @@ def library_export_rows(*, user):
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+def _cell(value) -> str:
+    """A CSV cell: lists joined with ';', None empty, text that would run as a formula defused."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ";".join(value)
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    return value
 
 
 class _Echo:
@@ -44,12 +57,7 @@ def library_csv_lines(*, user):
     writer = csv.writer(_Echo())
     yield writer.writerow(FIELDS)
     for row in library_export_rows(user=user):
-        yield writer.writerow([
-            *(_cell(row[f]) for f in FIELDS[:5]),
-            "" if row["confidence"] is None else row["confidence"],
-            row["genre_source"],
-            ";".join(row["top_tags"]),
-        ])
+        yield writer.writerow([_cell(row[field]) for field in FIELDS])
 
 
 def library_json_chunks(*, user):

@@ -30,7 +30,8 @@ def test_csv_export(alice_client, make_track, user):
     rows = list(csv.DictReader(io.StringIO(streamed(response))))
     assert [r["title"] for r in rows] == ["One, with comma", "Two", "Three"]
     assert rows[0] == {"file": "One, with comma.mp3", "title": "One, with comma", "artist": "A", "album": "X",
-                       "genre": "rock", "confidence": "0.9123", "genre_source": "model",
+                       "album_artist": "", "disc": "", "track": "", "year": "",
+                       "genre": "rock", "confidence": "0.9123", "genre_source": "model", "file_genre": "",
                        "top_tags": "rock;guitar;male vocals;beat;80s"}
     assert (rows[1]["genre"], rows[1]["genre_source"]) == ("blues", "user")
     assert (rows[2]["genre"], rows[2]["confidence"], rows[2]["top_tags"]) == ("", "", "")
@@ -43,6 +44,18 @@ def test_json_export(alice_client, make_track, user):
     assert data[0]["genre"] == "blues" and data[0]["genre_source"] == "user" and data[0]["confidence"] == 0.5
     assert data[0]["top_tags"] == ["rock", "guitar", "male vocals", "beat", "80s"]
     assert data[1]["genre"] == "" and data[1]["confidence"] is None
+
+
+def test_exports_carry_the_files_own_tags(alice_client, make_track, user):
+    track = make_track(user, title="Intro", artist="Band", album="Debut", genre="rock")
+    Track.objects.filter(pk=track.pk).update(album_artist="Various Artists", disc_number=2, track_number=7,
+                                             year=1999, file_genre="Alternative")
+    row = next(csv.DictReader(io.StringIO(streamed(alice_client.get(reverse("library-export-csv"))))))
+    assert (row["album_artist"], row["disc"], row["track"], row["year"], row["file_genre"]) == (
+        "Various Artists", "2", "7", "1999", "Alternative")
+    item = json.loads(streamed(alice_client.get(reverse("library-export-json"))))[0]
+    assert (item["album_artist"], item["disc"], item["track"], item["year"], item["file_genre"]) == (
+        "Various Artists", 2, 7, 1999, "Alternative")
 
 
 def test_json_export_of_empty_library(alice_client):
