@@ -2,11 +2,12 @@
 and status counts per kind of request, and how long classifying the uploads took.
 
     python bench/load.py [--uploads 20] [--requests 200] [--threads 8] [--seconds 6]
+                         [--database-url postgres://.../genreweb_bench]
     python bench/load.py --url http://127.0.0.1:8000 --token gw_... --user NAME --password PW
 
 Without --url it starts its own `manage.py runapp` (gunicorn + worker + beat) on fresh state in
-a temporary folder (SQLite and the filesystem queue unless DATABASE_URL / REDIS_URL name others;
-a database named there is migrated and written to), with throttles lifted so that the figures
+a temporary folder (a SQLite file unless --database-url names a database, which is migrated and
+gets a user of this run's own; the filesystem queue unless REDIS_URL names Redis), with throttles lifted so that the figures
 measure the server, not the limits (--keep-throttles to see them at work), and stops it at the
 end.
 """
@@ -31,12 +32,12 @@ from tests.loadgen import Api, mixed_requests, run_mixed, run_uploads, summary, 
 FORMATS = ["wav", "mp3", "flac", "ogg", "m4a"]
 
 
-def own_server(keep_throttles: bool, user: str, password: str) -> tuple[App, str, str]:
+def own_server(keep_throttles: bool, database_url: str, user: str, password: str) -> tuple[App, str, str]:
     """runapp on fresh state of its own (bench.common), and a token for a new user."""
     throttles = {} if keep_throttles else {
         "API_THROTTLE_RATE": "1000000/hour", "API_UPLOAD_THROTTLE_RATE": "1000000/hour",
         "API_LOGIN_THROTTLE_RATE": "1000000/hour"}
-    setup_django("load", os.environ.get("DATABASE_URL", ""), **throttles)
+    setup_django("load", database_url, **throttles)
     from django.contrib.auth import get_user_model
 
     from classifier.services.tokens import token_create
@@ -69,7 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", help="an already running GenreWeb (needs --token, --user, --password)")
     ap.add_argument("--token", default="")
-    ap.add_argument("--user", default="bench")
+    ap.add_argument("--user", default=f"bench-load-{os.getpid()}")
     ap.add_argument("--password", default="bench-password-not-secret-1")
     ap.add_argument("--uploads", type=int, default=20)
     ap.add_argument("--requests", type=int, default=200)
@@ -77,6 +78,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=6.0, help="length of each uploaded clip")
     ap.add_argument("--timeout", type=float, default=900, help="seconds to wait for classification")
     ap.add_argument("--keep-throttles", action="store_true")
+    ap.add_argument("--database-url", default="", help="default: a temporary SQLite file")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="genreweb-load-") as tmp:
@@ -86,7 +88,7 @@ def main() -> None:
             url, token = args.url, args.token
         else:
             print("starting runapp ...", flush=True)
-            app, url, token = own_server(args.keep_throttles, args.user, args.password)
+            app, url, token = own_server(args.keep_throttles, args.database_url, args.user, args.password)
         try:
             files = [write_audio(folder / f"load-{i:02d}.{FORMATS[i % len(FORMATS)]}", kind="music",
                                  seconds=args.seconds, seed=1000 + i) for i in range(args.uploads)]
