@@ -32,6 +32,8 @@ else:
         "store_processed": False,
         # Exchange bindings; kombu's default is ./control, i.e. wherever the process started.
         "control_folder": str(VAR_DIR / "celery-control"),
+        # kombu looks for new files once a second by default; 5 times a second costs nothing.
+        "polling_interval": 0.2,
     }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **_transport,
@@ -43,7 +45,10 @@ CELERY_TASK_IGNORE_RESULT = True
 # A job is acknowledged only when done, so a worker killed mid-task hands it back.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With the embedded broker Celery's blocking loop settles a finished job only every 2 s, so
+# one reserved job at a time would leave the worker idle between jobs (a batch's no-op jobs
+# included); it reserves a few instead, which only ever wait on this one machine.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1 if REDIS_URL else 4
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="genreweb")
 # The model uses all cores itself; one process per worker keeps memory at one model copy.
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_CONCURRENCY", default=1)
