@@ -39,6 +39,7 @@ def seed_tracks(user, count: int, start: int = 0, rng: random.Random | None = No
 
     from classifier.models import Prediction, Track
     from classifier.selectors import installed_bundle
+    from classifier.services.tracks import tracks_store_listed_genre
 
     rng = rng or random.Random(start)
     config = installed_bundle()["config"]
@@ -71,6 +72,7 @@ def seed_tracks(user, count: int, start: int = 0, rng: random.Random | None = No
         with transaction.atomic():
             Track.objects.bulk_create(tracks)
             Prediction.objects.bulk_create(predictions)
+            tracks_store_listed_genre(Track.objects.filter(pk__in=[t.pk for t in tracks]))  # no signals
 
 
 def free_port() -> int:

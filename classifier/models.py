@@ -110,6 +110,11 @@ class Track(models.Model):
 
     # The user's own genre; empty when they have not set one.
     user_genre = models.CharField(max_length=64, blank=True)
+    # `genre` and `genre_uncertain` below, stored for filters and counts over whole libraries
+    # (NULL: no genre yet). Written only by services.tracks.tracks_store_listed_genre, whenever
+    # the user's genre or the prediction changes; Python code reads the properties.
+    listed_genre = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    listed_uncertain = models.BooleanField(default=False, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -125,6 +130,7 @@ class Track(models.Model):
             models.Index(fields=["owner", "title"]),
             models.Index(fields=["owner", "artist"]),
             models.Index(fields=["album_ref", "disc_number", "track_number"]),
+            models.Index(fields=["owner", "listed_genre", "listed_uncertain"]),
         ]
 
     def __str__(self) -> str:
@@ -152,7 +158,7 @@ class Track(models.Model):
     def genre_uncertain(self) -> bool:
         """True when the genre to show is the model's and the model was unsure of it: pages say
         "uncertain" and show its top two instead. A user's own genre always counts as certain.
-        (selectors.uncertain_guess() is the same rule in SQL.)"""
+        (Stored as listed_uncertain for SQL.)"""
         prediction = getattr(self, "prediction", None)
         return not self.user_genre and prediction is not None and prediction.uncertain
 

@@ -2,11 +2,10 @@
 from django.conf import settings
 from collections import Counter, defaultdict
 
-from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 
-from classifier.models import Album, Artist, Track
+from classifier.models import Album, Artist, Prediction, Track
 
 
 def track_list(*, user):
@@ -22,8 +21,8 @@ def track_get(*, user, track_id) -> Track:
 # --- Library, playlists and statistics ----------------------------------------------------
 
 def effective_genre():
-    """SQL for Track.genre: the user's own genre when set, else the model's."""
-    return Coalesce(NullIf("user_genre", Value("")), "prediction__genre")
+    """SQL for Track.genre: the user's own genre when set, else the model's (NULL: none)."""
+    return F("listed_genre")
 
 
 # What lists of tracks never show but a prediction mostly consists of (the embedding alone is a
@@ -63,7 +62,7 @@ def library_tracks(*, user, search="", genre="", status="", sort="newest"):
 def uncertain_guess() -> Q:
     """Tracks whose genre is the model's and the model was unsure of it: they show its top two
     instead of one genre (Track.genre_uncertain, in SQL). A user's own genre is never uncertain."""
-    return Q(user_genre="", prediction__uncertain=True)
+    return Q(listed_uncertain=True)
 
 
 def genre_counts(*, user, certain_only=False) -> list[dict]:
@@ -125,7 +124,10 @@ def tracks_least_confident(*, user, limit=10):
 
 def tracks_outdated(*, user, version):
     """Classified tracks whose prediction came from another model version than `version`."""
-    return track_list(user=user).filter(prediction__isnull=False).exclude(prediction__model_version=version)
+    # "< or >" rather than "!=", in a subquery: ranges of the index on model_version find the
+    # (usually no) older predictions without joining every track of the library to its own.
+    older = Prediction.objects.filter(Q(model_version__lt=version) | Q(model_version__gt=version))
+    return track_list(user=user).filter(pk__in=older.values("track_id"))
 
 
 def track_similar(*, user, track, limit=5) -> list[tuple[Track, float]]:

@@ -3,6 +3,7 @@ import pytest
 from django.urls import reverse
 
 from classifier.models import Prediction, Track
+from classifier.services.tracks import tracks_store_listed_genre
 from tests.library.conftest import prediction_fields
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +73,7 @@ def bulk_library(owner, count):
         Prediction(track=track, **prediction_fields(genres[i % 4], (i % 100) / 100))
         for i, track in enumerate(tracks)
     ])
+    tracks_store_listed_genre(Track.objects.filter(owner=owner))  # bulk_create sends no signals
 
 
 def test_pagination_keeps_filters_and_stays_in_range(alice_client, user):
