@@ -6,8 +6,8 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils.http import content_disposition_header
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,17 +18,17 @@ from drf_spectacular.utils import (
 )
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.filters import SearchFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from classifier import selectors
 from classifier.api import serializers as s
 from classifier.api.exceptions import COMMON_ERRORS, NOT_FOUND, ApiError, error
-from classifier.api.filters import TrackFilter
+from classifier.api.filters import TrackFilter, TrackOrdering
 from classifier.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from classifier.api.renderers import M3URenderer
 from classifier.api.serializers import absolute
@@ -56,7 +56,7 @@ class ApiView(GenericAPIView):
 
 
 def _track_queryset(user):
-    return selectors.track_list_with_genre(user=user).annotate(confidence=F("prediction__confidence"))
+    return selectors.track_list_with_genre(user=user)
 
 
 # --- Auth and tokens ------------------------------------------------------------------------
@@ -133,7 +133,7 @@ class TokenDetailView(ApiView):
 class TrackListCreateView(ApiView):
     queryset = Track.objects.none()  # for the schema generator; get_queryset() scopes to the user
     serializer_class = s.TrackSerializer
-    filter_backends = api_settings.DEFAULT_FILTER_BACKENDS
+    filter_backends = [DjangoFilterBackend, SearchFilter, TrackOrdering]
     filterset_class = TrackFilter
     search_fields = ["title", "artist", "album"]
     ordering_fields = ["created_at", "updated_at", "title", "artist", "album", "duration", "status", "confidence"]

@@ -2,7 +2,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from classifier import selectors
+from classifier.paging import IdFirstPaginator
 from classifier.models import Track
 from classifier.services.classification import track_is_busy, track_reclassify
 from classifier.services.corrections import track_set_genre
@@ -33,7 +33,7 @@ def library(request):
 
     tracks = selectors.library_tracks(user=request.user, search=search, genre=genre, status=status, sort=sort)
     # get_page() turns "?page=abc" or a page past the end into a real page instead of a 404.
-    page = Paginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = IdFirstPaginator(tracks, PAGE_SIZE).get_page(request.GET.get("page"))
     version = selectors.installed_version()
     outdated = selectors.tracks_outdated(user=request.user, version=version).count() if version else 0
     query = request.GET.copy()

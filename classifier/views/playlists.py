@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from classifier import selectors
+from classifier.paging import IdFirstPaginator
 from classifier.services.exports import m3u_playlist
 
 
@@ -22,9 +23,18 @@ def _tracks_or_404(request, genre):
     return tracks
 
 
+# A genre can hold thousands of tracks: the page lists them a page at a time, while its play
+# buttons queue the whole genre (the player asks /player/tracks.json for it).
+PAGE_SIZE = 100
+
+
 @login_required
 def playlist_detail(request, genre):
-    return render(request, "playlists/detail.html", {"genre": genre, "tracks": _tracks_or_404(request, genre)})
+    page = IdFirstPaginator(selectors.playlist_tracks(user=request.user, genre=genre), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    if not page.paginator.count:
+        raise Http404("No tracks of this genre in your library.")
+    return render(request, "playlists/detail.html", {"genre": genre, "page": page, "offset": page.start_index() - 1})
 
 
 @login_required

@@ -24,10 +24,10 @@ def test_correction_moves_track_between_playlists_and_dashboard(alice_client, ma
     track = make_track(user, title="Mover", genre="rock")
     make_track(user, title="Stayer", genre="rock")
     rock = alice_client.get(reverse("playlist-detail", args=["rock"]))
-    assert {t.title for t in rock.context["tracks"]} == {"Mover", "Stayer"}
+    assert {t.title for t in rock.context["page"]} == {"Mover", "Stayer"}
     alice_client.post(reverse("track-genre", args=[track.pk]), {"genre": "blues"})
-    assert [t.title for t in alice_client.get(reverse("playlist-detail", args=["rock"])).context["tracks"]] == ["Stayer"]
-    assert [t.title for t in alice_client.get(reverse("playlist-detail", args=["blues"])).context["tracks"]] == ["Mover"]
+    assert [t.title for t in alice_client.get(reverse("playlist-detail", args=["rock"])).context["page"]] == ["Stayer"]
+    assert [t.title for t in alice_client.get(reverse("playlist-detail", args=["blues"])).context["page"]] == ["Mover"]
     bars = {bar["genre"]: bar["count"] for bar in alice_client.get(reverse("dashboard")).context["chart"]["bars"]}
     assert bars == {"rock": 1, "blues": 1}
     # "(model's choice)" clears it again.

@@ -28,13 +28,31 @@ def test_playlist_orders_by_confidence_and_has_a_player(alice_client, make_track
     make_track(user, title="Unsure", confidence=0.4)
     make_track(user, title="Sure", confidence=0.95)
     response = alice_client.get(reverse("playlist-detail", args=["rock"]))
-    assert [t.title for t in response.context["tracks"]] == ["Sure", "Unsure"]
+    assert [t.title for t in response.context["page"]] == ["Sure", "Unsure"]
     html = response.content.decode()
     assert 'id="player-audio"' in html and "js/player.js" in html
     # "Play all" and each row's ▶ hand the playlist to the player bar, the row's from its place.
     src = f'data-player-src="{reverse("player-tracks")}?genre=rock"'
     assert f'data-player="play" {src} aria-label="Play all the rock playlist"' in html
     assert html.count(f'{src} data-player-start="') == 2 and f'{src} data-player-start="1"' in html
+
+
+def test_a_long_playlist_is_paged_and_each_row_plays_from_its_place_in_the_genre(alice_client, make_track, user,
+                                                                                 monkeypatch):
+    monkeypatch.setattr("classifier.views.playlists.PAGE_SIZE", 2)
+    for i in range(5):
+        make_track(user, title=f"Song {i}", confidence=0.9 - i / 10)
+    response = alice_client.get(reverse("playlist-detail", args=["rock"]), {"page": 2})
+    assert [t.title for t in response.context["page"]] == ["Song 2", "Song 3"]
+    html = response.content.decode()
+    assert "5 tracks" in html and "Page 2 of 3" in html and '<ol class="playlist-tracks" id="playlist-tracks" start="3">' in html
+    # ▶ on "Song 2" starts the whole genre's queue at its third track, not at the page's first.
+    src = f'data-player-src="{reverse("player-tracks")}?genre=rock"'
+    assert f'{src} data-player-start="2"' in html and f'{src} data-player-start="3"' in html
+    assert f'{src} data-player-start="0"' not in html
+    # A page past the end shows the last one; the M3U still holds the whole genre.
+    assert [t.title for t in alice_client.get(reverse("playlist-detail", args=["rock"]), {"page": 9}).context["page"]] == ["Song 4"]
+    assert alice_client.get(reverse("playlist-m3u", args=["rock"])).content.decode().count("#EXTINF") == 5
 
 
 def test_m3u_export(alice_client, make_track, user):
