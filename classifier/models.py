@@ -10,6 +10,8 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import models
 
+from classifier.audio_storage import audio_storage
+
 
 def track_upload_to(track: "Track", filename: str) -> str:
     # Random names under a per-user folder: nothing about the file or its order can be guessed.
@@ -78,7 +80,8 @@ class Track(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks")
     original_name = models.CharField(max_length=255)
-    file = models.FileField(upload_to=track_upload_to, max_length=255)
+    # Uploads and copied imports in the media storage; files imported in place in MUSIC_DIRECTORY.
+    file = models.FileField(upload_to=track_upload_to, storage=audio_storage, max_length=255)
     sha256 = models.CharField(max_length=64)
     size = models.BigIntegerField()
     format = models.CharField(max_length=16, blank=True)

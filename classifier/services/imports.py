@@ -4,7 +4,8 @@ Each file goes through the same service as a browser or API upload (`track_uploa
 same size/empty checks, the sha256 duplicate check before anything is copied, the probe,
 the Track row and the classification queued when that file's own transaction commits. A
 run that is interrupted and started again therefore skips what it already imported: those
-files are now duplicates by checksum.
+files are now duplicates by checksum. In place (`--in-place`), files under MUSIC_DIRECTORY
+are not copied: their tracks refer to them where they are (classifier.audio_storage).
 """
 import os
 from collections import Counter
@@ -14,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 
+from classifier.audio_storage import music_directory_name
 from classifier.models import Track
 from classifier.services.quota import StorageBudget
 from classifier.services.uploads import UploadRejected, _sha256, track_upload, upload_too_large
@@ -72,9 +74,30 @@ def find_audio_files(paths) -> list[Path]:
     return found
 
 
-def import_file(*, owner, path, budget: StorageBudget | None = None) -> ImportResult:
+def in_place_name(path) -> str:
+    """The audio storage name under which `path` is imported in place (left where it is).
+    Raises ValueError, with a message for the person importing, when in-place import is off or
+    `path` (symbolic links followed) is not inside MUSIC_DIRECTORY."""
+    if not settings.MUSIC_DIRECTORY:
+        raise ValueError("In-place import needs MUSIC_DIRECTORY: set it to the folder that holds the music "
+                         "(the web server and every worker must see it at that path).")
+    root = Path(settings.MUSIC_DIRECTORY).resolve()
+    try:
+        relative = Path(path).resolve().relative_to(root)
+    except ValueError:
+        raise ValueError(f"{path} is not inside MUSIC_DIRECTORY ({root}); only files there can be "
+                         "imported in place.") from None
+    name = music_directory_name(relative.as_posix())
+    if len(name) > Track._meta.get_field("file").max_length:
+        raise ValueError(f"{path}: its path inside MUSIC_DIRECTORY is too long to keep in place; import it "
+                         "without --in-place to copy it.")
+    return name
+
+
+def import_file(*, owner, path, budget: StorageBudget | None = None, in_place: bool = False) -> ImportResult:
     """Import one local file for `owner`; never raises for a file we will not store. Give every
-    file of a run the same `budget`: the owner's storage is then counted once per run.
+    file of a run the same `budget`: the owner's storage is then counted once per run. With
+    `in_place` the file stays where it is (inside MUSIC_DIRECTORY) and the track refers to it.
 
     The file is read in chunks (hash, probe copy, media copy), so memory does not depend on
     its size. Database errors and interrupts propagate; the file's transaction is then rolled
@@ -82,8 +105,12 @@ def import_file(*, owner, path, budget: StorageBudget | None = None) -> ImportRe
     """
     path = Path(path)
     try:
+        name = in_place_name(path) if in_place else ""
+    except ValueError as err:
+        return ImportResult(path, REJECTED, code="outside_music_directory", message=str(err))
+    try:
         with open(path, "rb") as handle:
-            outcome = track_upload(owner=owner, upload=File(handle, name=path.name), budget=budget)
+            outcome = track_upload(owner=owner, upload=File(handle, name=path.name), budget=budget, in_place=name)
     except UploadRejected as err:
         return ImportResult(path, REJECTED, code=err.code, message=err.message)
     except OSError as err:  # unreadable (permissions, vanished meanwhile)
@@ -91,7 +118,7 @@ def import_file(*, owner, path, budget: StorageBudget | None = None) -> ImportRe
     return ImportResult(path, NEW if outcome.created else DUPLICATE, track=outcome.track)
 
 
-def dry_run_file(*, owner, path, seen: set[str], budget: StorageBudget) -> ImportResult:
+def dry_run_file(*, owner, path, seen: set[str], budget: StorageBudget, in_place: bool = False) -> ImportResult:
     """What import_file would say without storing anything: DUPLICATE by checksum (already in
     the library, or earlier in this run), REJECTED when empty/too big/unreadable or past the
     storage quota (counting this run's earlier NEW files in `budget`), else NEW (the audio
@@ -110,8 +137,9 @@ def dry_run_file(*, owner, path, seen: set[str], budget: StorageBudget) -> Impor
         return ImportResult(path, REJECTED, code="unreadable", message=f"{path.name} could not be read: {err}")
     if sha256 in seen or Track.objects.filter(owner=owner, sha256=sha256).exists():
         return ImportResult(path, DUPLICATE)
-    if refusal := budget.refusal(name=path.name, size=upload.size):
+    if not in_place and (refusal := budget.refusal(name=path.name, size=upload.size)):
         return ImportResult(path, REJECTED, code="quota_exceeded", message=refusal)
     seen.add(sha256)
-    budget.add(upload.size)
+    if not in_place:
+        budget.add(upload.size)
     return ImportResult(path, NEW)

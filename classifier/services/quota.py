@@ -12,12 +12,15 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 
+from classifier.audio_storage import MUSIC_DIRECTORY_PREFIX
 from classifier.models import Track
 
 
 def storage_used(*, user) -> int:
-    """Bytes of audio the user keeps (the original files; spectrograms and covers are ours)."""
-    return Track.objects.filter(owner=user).aggregate(used=Coalesce(Sum("size"), 0))["used"]
+    """Bytes of audio the user keeps (the original files; spectrograms and covers are ours).
+    Files imported in place stay in the user's own folder and take none of it."""
+    tracks = Track.objects.filter(owner=user).exclude(file__startswith=MUSIC_DIRECTORY_PREFIX)
+    return tracks.aggregate(used=Coalesce(Sum("size"), 0))["used"]
 
 
 class StorageBudget:

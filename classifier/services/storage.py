@@ -13,6 +13,8 @@ from pathlib import Path, PurePath
 from django.conf import settings
 from django.db.models.fields.files import FieldFile
 
+from classifier.audio_storage import is_in_place
+
 CHUNK = 64 * 1024
 
 
@@ -23,11 +25,14 @@ def file_chunks(file: FieldFile, start: int = 0, end: int | None = None) -> Iter
     of its own (`stream`, as MediaS3Storage has) uses it; any other is opened and seeked.
     Raises FileNotFoundError when the file is gone.
     """
-    stream = getattr(file.storage, "stream", None)
+    storage, name = file.storage, file.name
+    if hasattr(storage, "resolve"):  # classifier.audio_storage: the media storage or the music folder
+        storage, name = storage.resolve(name)
+    stream = getattr(storage, "stream", None)
     if stream is not None:
-        yield from stream(file.name, start, end, chunk_size=CHUNK)
+        yield from stream(name, start, end, chunk_size=CHUNK)
         return
-    with file.storage.open(file.name, "rb") as handle:
+    with storage.open(name, "rb") as handle:
         handle.seek(start)
         remaining = None if end is None else end - start + 1
         while remaining is None or remaining > 0:
@@ -62,4 +67,15 @@ def open_for_decoding(track) -> AbstractContextManager[Path]:
     """`with open_for_decoding(track) as path:` a local path of the track's audio for the
     decoder, wherever it is stored; raises FileNotFoundError when the stored file is gone.
     Several can be open at once (contextlib.ExitStack) for a batch."""
+    if is_in_place(track.file.name):
+        return _music_directory_file(track.file)
     return local_copy(track.file)
+
+
+@contextmanager
+def _music_directory_file(file: FieldFile) -> Iterator[Path]:
+    """A file imported in place is a local file already: no copy."""
+    path = Path(file.path)
+    if not path.is_file():
+        raise FileNotFoundError(file.name)
+    yield path

@@ -70,13 +70,15 @@ def _discard_files(track: Track) -> None:
     track_discard_covers(track=track)
 
 
-def track_upload(*, owner, upload, budget: StorageBudget | None = None) -> UploadOutcome:
+def track_upload(*, owner, upload, budget: StorageBudget | None = None, in_place: str = "") -> UploadOutcome:
     """Store `upload` as a new Track of `owner` and queue it for classification.
 
     Returns the existing track instead when the owner already has these exact bytes.
     Raises UploadRejected for files that are too large, empty, not audio we accept, or that
     would take the owner over their storage quota. Pass one `budget` for several uploads (a
-    request, an import run) to count the owner's storage once.
+    request, an import run) to count the owner's storage once. `in_place` is the audio storage
+    name of a file that stays where it is (classifier.audio_storage): the track refers to it
+    instead of a copy, and it takes none of the owner's quota.
     """
     name = PurePath(upload.name or "upload").name[:255]
     if upload.size > settings.UPLOAD_MAX_BYTES:
@@ -89,7 +91,7 @@ def track_upload(*, owner, upload, budget: StorageBudget | None = None) -> Uploa
     if existing:
         return UploadOutcome(existing, created=False)
     budget = budget or StorageBudget(user=owner)
-    if refusal := budget.refusal(name=name, size=upload.size):
+    if not in_place and (refusal := budget.refusal(name=name, size=upload.size)):
         raise UploadRejected("quota_exceeded", refusal, status=413)
 
     with _local_path(upload) as path:
@@ -126,7 +128,10 @@ def track_upload(*, owner, upload, budget: StorageBudget | None = None) -> Uploa
     )
     try:
         with transaction.atomic():
-            track.file.save(name, upload, save=False)
+            if in_place:
+                track.file.name = in_place
+            else:
+                track.file.save(name, upload, save=False)
             track_apply_metadata(track=track, metadata=metadata)
             track.save()
             track_queue_classification(track_id=track.pk)
@@ -137,6 +142,7 @@ def track_upload(*, owner, upload, budget: StorageBudget | None = None) -> Uploa
     except BaseException:
         _discard_files(track)  # no row points at them: do not leave them in media/
         raise
-    budget.add(upload.size)
-    metrics.UPLOAD_BYTES.inc(upload.size)
+    if not in_place:
+        budget.add(upload.size)
+        metrics.UPLOAD_BYTES.inc(upload.size)
     return UploadOutcome(track, created=True)

@@ -12,6 +12,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from static/ when collectstatic has not run (the one-command dev setup).
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# `manage.py import_tracks --in-place` leaves the files under this folder where they are and
+# reads them there (classifier.audio_storage); the web server and every worker must see it at
+# this path. Empty: in-place import is off and every import is copied into the media storage.
+MUSIC_DIRECTORY = env.str("MUSIC_DIRECTORY", default="")
 
 # --- Where uploads and spectrograms are kept ---------------------------------------------
 # The folder MEDIA_ROOT, unless an S3-compatible bucket (AWS S3, MinIO, Ceph, ...) is named:

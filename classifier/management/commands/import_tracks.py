@@ -11,6 +11,7 @@ from classifier.services.imports import (
     dry_run_file,
     find_audio_files,
     import_file,
+    in_place_name,
 )
 from classifier.services.quota import StorageBudget
 
@@ -27,8 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="username whose library the files go into (required)")
         parser.add_argument("--dry-run", action="store_true",
                             help="only count new / duplicate / rejected files; store nothing")
+        parser.add_argument("--in-place", action="store_true",
+                            help="leave the files where they are (inside MUSIC_DIRECTORY) instead of copying "
+                                 "them into the media storage; deleting a track never deletes such a file")
 
-    def handle(self, *args, paths, user, dry_run, **options):
+    def handle(self, *args, paths, user, dry_run, in_place, **options):
         if not user:
             raise CommandError("--user NAME is required: whose library should the files go into?")
         owner = get_user_model().objects.filter(username=user).first()
@@ -38,6 +42,12 @@ class Command(BaseCommand):
             files = find_audio_files(paths)
         except FileNotFoundError as err:
             raise CommandError(f"No such file or folder: {err}") from err
+        if in_place:
+            try:
+                for path in paths:
+                    in_place_name(path)
+            except ValueError as err:
+                raise CommandError(str(err)) from err
 
         tally = ImportTally()
         seen: set[str] = set()  # checksums met in this dry run
@@ -48,11 +58,11 @@ class Command(BaseCommand):
         try:
             for path in progress:
                 if dry_run:
-                    result = dry_run_file(owner=owner, path=path, seen=seen, budget=budget)
+                    result = dry_run_file(owner=owner, path=path, seen=seen, budget=budget, in_place=in_place)
                 else:
                     # One transaction per file (inside track_upload): an interrupt loses at most
                     # the file in hand, and a re-run finds the others as duplicates.
-                    result = import_file(owner=owner, path=path, budget=budget)
+                    result = import_file(owner=owner, path=path, budget=budget, in_place=in_place)
                 tally.add(result)
                 progress.set_postfix({"new": tally.counts[NEW], "duplicate": tally.counts[DUPLICATE],
                                       "rejected": tally.counts[REJECTED]}, refresh=False)
@@ -64,6 +74,7 @@ class Command(BaseCommand):
             f"{len(files)} file(s): {tally.counts[NEW]} {verb}, {tally.counts[DUPLICATE]} duplicate, "
             f"{tally.counts[REJECTED]} rejected."
             + ("" if dry_run else " New tracks are queued for classification.")
+            + (" The files stay where they are." if in_place and not dry_run else "")
         )
         if tally.rejected:
             self.stdout.write(self.style.WARNING(f"Rejected {len(tally.rejected)} file(s):"))
