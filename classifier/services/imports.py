@@ -94,10 +94,18 @@ def in_place_name(path) -> str:
     return name
 
 
-def import_file(*, owner, path, budget: StorageBudget | None = None, in_place: bool = False) -> ImportResult:
+def owner_checksums(owner) -> set[str]:
+    """The checksums of all the owner's tracks, read once for an import run: each file's
+    duplicate check is then a lookup here, and a new file costs only its INSERT."""
+    return set(Track.objects.filter(owner=owner).values_list("sha256", flat=True).iterator())
+
+
+def import_file(*, owner, path, budget: StorageBudget | None = None, in_place: bool = False,
+                known: set[str] | None = None) -> ImportResult:
     """Import one local file for `owner`; never raises for a file we will not store. Give every
-    file of a run the same `budget`: the owner's storage is then counted once per run. With
-    `in_place` the file stays where it is (inside MUSIC_DIRECTORY) and the track refers to it.
+    file of a run the same `budget` (the owner's storage is then counted once per run) and the
+    same `known` (owner_checksums(): no duplicate query per new file). With `in_place` the file
+    stays where it is (inside MUSIC_DIRECTORY) and the track refers to it.
 
     The file is read in chunks (hash, probe copy, media copy), so memory does not depend on
     its size. Database errors and interrupts propagate; the file's transaction is then rolled
@@ -110,7 +118,8 @@ def import_file(*, owner, path, budget: StorageBudget | None = None, in_place: b
         return ImportResult(path, REJECTED, code="outside_music_directory", message=str(err))
     try:
         with open(path, "rb") as handle:
-            outcome = track_upload(owner=owner, upload=File(handle, name=path.name), budget=budget, in_place=name)
+            outcome = track_upload(owner=owner, upload=File(handle, name=path.name), budget=budget, in_place=name,
+                                   known=known)
     except UploadRejected as err:
         return ImportResult(path, REJECTED, code=err.code, message=err.message)
     except OSError as err:  # unreadable (permissions, vanished meanwhile)
@@ -118,9 +127,9 @@ def import_file(*, owner, path, budget: StorageBudget | None = None, in_place: b
     return ImportResult(path, NEW if outcome.created else DUPLICATE, track=outcome.track)
 
 
-def dry_run_file(*, owner, path, seen: set[str], budget: StorageBudget, in_place: bool = False) -> ImportResult:
-    """What import_file would say without storing anything: DUPLICATE by checksum (already in
-    the library, or earlier in this run), REJECTED when empty/too big/unreadable or past the
+def dry_run_file(*, path, known: set[str], budget: StorageBudget, in_place: bool = False) -> ImportResult:
+    """What import_file would say without storing anything: DUPLICATE by checksum (in `known`,
+    owner_checksums() plus this run's NEW files so far), REJECTED when empty/too big/unreadable or past the
     storage quota (counting this run's earlier NEW files in `budget`), else NEW (the audio
     itself is not probed, so a NEW here may still be rejected by a real run)."""
     path = Path(path)
@@ -135,11 +144,11 @@ def dry_run_file(*, owner, path, seen: set[str], budget: StorageBudget, in_place
             sha256 = _sha256(upload)
     except OSError as err:
         return ImportResult(path, REJECTED, code="unreadable", message=f"{path.name} could not be read: {err}")
-    if sha256 in seen or Track.objects.filter(owner=owner, sha256=sha256).exists():
+    if sha256 in known:
         return ImportResult(path, DUPLICATE)
     if not in_place and (refusal := budget.refusal(name=path.name, size=upload.size)):
         return ImportResult(path, REJECTED, code="quota_exceeded", message=refusal)
-    seen.add(sha256)
+    known.add(sha256)
     if not in_place:
         budget.add(upload.size)
     return ImportResult(path, NEW)

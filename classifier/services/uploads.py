@@ -70,7 +70,8 @@ def _discard_files(track: Track) -> None:
     track_discard_covers(track=track)
 
 
-def track_upload(*, owner, upload, budget: StorageBudget | None = None, in_place: str = "") -> UploadOutcome:
+def track_upload(*, owner, upload, budget: StorageBudget | None = None, in_place: str = "",
+                 known: set[str] | None = None) -> UploadOutcome:
     """Store `upload` as a new Track of `owner` and queue it for classification.
 
     Returns the existing track instead when the owner already has these exact bytes.
@@ -78,7 +79,9 @@ def track_upload(*, owner, upload, budget: StorageBudget | None = None, in_place
     would take the owner over their storage quota. Pass one `budget` for several uploads (a
     request, an import run) to count the owner's storage once. `in_place` is the audio storage
     name of a file that stays where it is (classifier.audio_storage): the track refers to it
-    instead of a copy, and it takes none of the owner's quota.
+    instead of a copy, and it takes none of the owner's quota. `known` holds the checksums of
+    all the owner's tracks (an import run reads them once): a file not among them is inserted
+    without the duplicate query first, and its checksum is added.
     """
     name = PurePath(upload.name or "upload").name[:255]
     if upload.size > settings.UPLOAD_MAX_BYTES:
@@ -87,9 +90,10 @@ def track_upload(*, owner, upload, budget: StorageBudget | None = None, in_place
         raise UploadRejected("empty_file", f"{name} is empty.")
 
     sha256 = _sha256(upload)
-    existing = Track.objects.filter(owner=owner, sha256=sha256).first()
-    if existing:
-        return UploadOutcome(existing, created=False)
+    if known is None or sha256 in known:
+        existing = Track.objects.filter(owner=owner, sha256=sha256).first()
+        if existing:
+            return UploadOutcome(existing, created=False)
     budget = budget or StorageBudget(user=owner)
     if not in_place and (refusal := budget.refusal(name=name, size=upload.size)):
         raise UploadRejected("quota_exceeded", refusal, status=413)
@@ -142,6 +146,8 @@ def track_upload(*, owner, upload, budget: StorageBudget | None = None, in_place
     except BaseException:
         _discard_files(track)  # no row points at them: do not leave them in media/
         raise
+    if known is not None:
+        known.add(sha256)
     if not in_place:
         budget.add(upload.size)
         metrics.UPLOAD_BYTES.inc(upload.size)

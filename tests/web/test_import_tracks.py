@@ -152,12 +152,12 @@ def test_database_queries_per_file_are_bounded(user, tmp_path, django_assert_max
     for i in range(n):
         write_audio(folder / f"{i:02}.wav", seconds=0.5, seed=100 + i)
 
-    # Per run: the user and (once a file is new) their storage used. Per new file: the duplicate
-    # SELECT and the INSERT (plus the savepoint pair around it).
-    with django_assert_max_num_queries(2 + n * 4):
+    # Per run: the user, their tracks' checksums and (once a file is new) their storage used.
+    # Per new file: the INSERT alone (plus the savepoint pair around it); no duplicate SELECT.
+    with django_assert_max_num_queries(3 + n * 3):
         out, _ = run(folder, user="alice")
     assert f"{n} imported" in out
-    # Per duplicate: the one SELECT.
-    with django_assert_max_num_queries(1 + n * 1):
+    # Per duplicate: the one SELECT of the track it duplicates.
+    with django_assert_max_num_queries(2 + n * 1):
         out, _ = run(folder, user="alice")
     assert f"{n} duplicate" in out

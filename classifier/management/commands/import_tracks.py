@@ -12,6 +12,7 @@ from classifier.services.imports import (
     find_audio_files,
     import_file,
     in_place_name,
+    owner_checksums,
 )
 from classifier.services.quota import StorageBudget
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
                 raise CommandError(str(err)) from err
 
         tally = ImportTally()
-        seen: set[str] = set()  # checksums met in this dry run
+        known = owner_checksums(owner)  # one query for the run's duplicate checks
         budget = StorageBudget(user=owner)  # the owner's storage, counted once for the run
         # tqdm redraws its line with "\r"; OutputWrapper.write would add a newline to each update.
         progress = tqdm(files, desc="dry run" if dry_run else "importing", unit="file",
@@ -58,11 +59,11 @@ class Command(BaseCommand):
         try:
             for path in progress:
                 if dry_run:
-                    result = dry_run_file(owner=owner, path=path, seen=seen, budget=budget, in_place=in_place)
+                    result = dry_run_file(path=path, known=known, budget=budget, in_place=in_place)
                 else:
                     # One transaction per file (inside track_upload): an interrupt loses at most
                     # the file in hand, and a re-run finds the others as duplicates.
-                    result = import_file(owner=owner, path=path, budget=budget, in_place=in_place)
+                    result = import_file(owner=owner, path=path, budget=budget, in_place=in_place, known=known)
                 tally.add(result)
                 progress.set_postfix({"new": tally.counts[NEW], "duplicate": tally.counts[DUPLICATE],
                                       "rejected": tally.counts[REJECTED]}, refresh=False)
