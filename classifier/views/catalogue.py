@@ -46,8 +46,8 @@ def album_list(request):
     search = request.GET.get("q", "").strip()[:200]
     page = _page(request, selectors.album_list(user=request.user, search=search), ALBUMS_PER_PAGE)
     albums = _with_top_genres(request.user, page.object_list)
-    return render(request, "catalogue/albums.html", {"albums": albums, "page": page, "search": search,
-                                                     "hues": _hues()})
+    return render(request, "catalogue/albums.html", {"kind": "albums", "albums": albums, "page": page,
+                                                     "search": search, "hues": _hues()})
 
 
 @login_required
@@ -69,7 +69,7 @@ def album_detail(request, album_id):
 def artist_list(request):
     search = request.GET.get("q", "").strip()[:200]
     page = _page(request, selectors.artist_list(user=request.user, search=search), ARTISTS_PER_PAGE)
-    return render(request, "catalogue/artists.html", {"artists": page.object_list, "page": page, "search": search})
+    return render(request, "catalogue/artists.html", {"kind": "artists", "page": page, "search": search})
 
 
 @login_required
