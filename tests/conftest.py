@@ -35,6 +35,13 @@ def _media_root(settings, media_dir):
     settings.MEDIA_ROOT = str(media_dir)
 
 
+@pytest.fixture
+def own_media_dir(tmp_path, settings):
+    """A media root of this test's own, so stored files can be counted exactly."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Rate-limit counters (uploads, failed logins) live in the cache, keyed by user id, which

@@ -16,10 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def media_dir(tmp_path, settings):
-    """A media root of this test's own, so stored files can be counted exactly."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
+def media_dir(own_media_dir):
+    return own_media_dir
 
 
 @pytest.fixture
