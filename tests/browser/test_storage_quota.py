@@ -28,11 +28,13 @@ def test_the_upload_page_shows_the_quota_and_refuses_what_does_not_fit(page, liv
     expect(usage).to_contain_text(re.compile(r"Storage: 0\sbytes of your \d+(\.\d)?\sKB used \(0\s%\)"))
 
     page.set_input_files("#upload-files", [str(clips[0])])
-    expect(page.locator(".upload-item.ok")).to_contain_text("clip0.wav is uploaded")
+    # An upload is real work (checksum, probe, tags), and on a busy CI machine it can take more
+    # than the 5 s Playwright waits by default; none of these waits is a speed check.
+    expect(page.locator(".upload-item.ok")).to_contain_text("clip0.wav is uploaded", timeout=30_000)
     expect(usage).to_contain_text(re.compile(r"\(50\s%\)"))  # upload.js updates it from the answer
     page.set_input_files("#upload-files", [str(clips[1])])
     refused = page.locator(".upload-item.error")
-    expect(refused).to_contain_text("clip1.wav")
+    expect(refused).to_contain_text("clip1.wav", timeout=30_000)
     expect(refused).to_contain_text("does not fit in your storage")
     expect(page.locator("#storage-usage .storage-full")).to_be_hidden()
 
