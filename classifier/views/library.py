@@ -9,8 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from classifier import selectors
-from classifier.paging import IdFirstPaginator
 from classifier.models import Track
+from classifier.paging import IdFirstPaginator
 from classifier.services.classification import track_is_busy, track_reclassify
 from classifier.services.corrections import track_set_genre
 from classifier.services.exports import library_csv_lines, library_json_chunks

@@ -32,8 +32,6 @@ else:
         "store_processed": False,
         # Exchange bindings; kombu's default is ./control, i.e. wherever the process started.
         "control_folder": str(VAR_DIR / "celery-control"),
-        # kombu looks for new files once a second by default; 5 times a second costs nothing.
-        "polling_interval": 0.2,
     }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **_transport,
