@@ -1,5 +1,5 @@
 """Database (SQLite by default, PostgreSQL via DATABASE_URL) and cache."""
-from .environment import VAR_DIR, check_scheme, env
+from .environment import VAR_DIR, check_scheme, env, env_int
 
 _DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 # Only engines whose driver requirements.txt installs; anything else would fail at the first query.
@@ -10,6 +10,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The web process and the worker write concurrently; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+# A web thread keeps its connection between requests (checked before reuse): on PostgreSQL,
+# opening one costs more than a page's queries. 0 closes it after every request.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The API throttle counters live in the cache. Per process by default; set CACHE_URL (e.g.

@@ -18,6 +18,7 @@ from django.conf import settings
 db = settings.DATABASES["default"]
 print(json.dumps({
     "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
+    "conn_max_age": db["CONN_MAX_AGE"], "conn_health_checks": db["CONN_HEALTH_CHECKS"],
     "broker": settings.CELERY_BROKER_URL, "backend": settings.CELERY_RESULT_BACKEND,
     "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
     "debug": settings.DEBUG, "upload_max": settings.UPLOAD_MAX_BYTES,
@@ -31,7 +32,7 @@ print(json.dumps({
 
 # Everything genreweb/settings/ reads: none of it may leak in from the environment running the tests.
 SETTINGS_VARS = [
-    "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL", "CACHE_URL",
+    "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "CONN_MAX_AGE", "REDIS_URL", "CACHE_URL",
     "MEDIA_ROOT", "UPLOAD_MAX_MB", "USER_QUOTA_MB", "UPLOAD_MAX_MINUTES", "CLASSIFY_TIME_LIMIT", "CLASSIFY_BATCH_SIZE", "CLASSIFY_QUEUE", "MODEL_BUNDLE_DIR", "INFERENCE_DEVICE", "CELERY_QUEUE",
     "CELERY_CONCURRENCY", "CELERY_VISIBILITY_TIMEOUT", "EMAIL_BACKEND", "DEFAULT_FROM_EMAIL",
     "TIME_ZONE", "LOG_LEVEL", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
@@ -69,6 +70,8 @@ def test_no_environment_means_sqlite_and_filesystem_broker(tmp_path):
     # Every broker file lives in the var dir, none in the directory the process started from.
     assert Path(s["transport"]["control_folder"]) == tmp_path / "var" / "celery-control"
     assert s["debug"] is False
+    # Web threads keep their database connection, checked before each reuse.
+    assert s["conn_max_age"] == 60 and s["conn_health_checks"] is True
     assert s["upload_max"] == 200 * 1024 * 1024
     assert s["device"] == "auto"
     assert s["queue"] == "genreweb"
@@ -105,8 +108,9 @@ def test_cache_url_shares_throttle_counts_through_redis(tmp_path):
 
 def test_valid_values_are_used(tmp_path):
     s = load(tmp_path, DEBUG="true", UPLOAD_MAX_MB="5", INFERENCE_DEVICE="CUDA:1", CELERY_QUEUE="q-x",
-             SECURE_SSL_REDIRECT="on", SESSION_COOKIE_SECURE="1", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+             CONN_MAX_AGE="0", SECURE_SSL_REDIRECT="on", SESSION_COOKIE_SECURE="1", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
     assert s["debug"] is True
+    assert s["conn_max_age"] == 0
     assert s["upload_max"] == 5 * 1024 * 1024
     assert s["device"] == "cuda:1"
     assert s["queue"] == "q-x"
@@ -121,6 +125,7 @@ def test_valid_values_are_used(tmp_path):
         ("DATABASE_URL", "just-a-name", "DATABASE_URL has an unsupported scheme (none)"),
         ("REDIS_URL", "http://127.0.0.1:6379/0", "REDIS_URL has an unsupported scheme http://"),
         ("CACHE_URL", "memcache://127.0.0.1:11211", "CACHE_URL has an unsupported scheme memcache://"),
+        ("CONN_MAX_AGE", "-1", "CONN_MAX_AGE=-1 must be at least 0"),
         ("UPLOAD_MAX_MB", "abc", "UPLOAD_MAX_MB='abc' is not a whole number"),
         ("UPLOAD_MAX_MB", "0", "UPLOAD_MAX_MB=0 must be at least 1"),
         ("UPLOAD_MAX_MINUTES", "forever", "UPLOAD_MAX_MINUTES='forever' is not a whole number"),
