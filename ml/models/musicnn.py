@@ -55,10 +55,10 @@ class MusiCNN(nn.Module):
         front = []
         padded = F.pad(x, (0, 0, 3, 3))                           # 'same' in time for the 7-frame kernels
         for conv, bn in zip(self.timbral, self.timbral_bn):
-            front.append(bn(F.relu(conv(padded))).amax(dim=3))    # max over frequency -> (B, C, T)
+            front.append(self._frequency_max(bn, conv(padded)))   # -> (B, C, T)
         for k, conv, bn in zip(self.temporal_sizes, self.temporal, self.temporal_bn):
             y = conv(F.pad(x, (0, 0, (k - 1) // 2, k // 2)))      # TF 'same': extra pad after
-            front.append(bn(F.relu(y)).amax(dim=3))
+            front.append(self._frequency_max(bn, y))
         front = torch.cat(front, dim=1)                           # (B, 561, T)
         out1 = self.mid_bn[0](F.relu(self.mid[0](front)))
         out2 = self.mid_bn[1](F.relu(self.mid[1](out1))) + out1
@@ -70,6 +70,19 @@ class MusiCNN(nn.Module):
         penultimate = self.dense_bn(F.relu(self.dense(self.dropout(pooled))))
         tags = self.tag_dense(self.dropout(penultimate))
         return {"tags": tags, "penultimate": penultimate, "pooled": pooled}
+
+    def _frequency_max(self, bn: nn.BatchNorm2d, y: torch.Tensor) -> torch.Tensor:
+        """``bn(relu(y)).amax(dim=3)``, the max over frequency of a front-end map (B, C, T, F).
+
+        In eval mode ReLU and the batch norm's per-channel affine map are monotonic, so the max
+        of the result is the image of the raw map's max where a channel's scale is positive and
+        of its min where it is negative: the same numbers, without normalising the whole map
+        (a quarter of the tagger's CPU time)."""
+        if self.training:  # batch statistics come from the whole map
+            return bn(F.relu(y)).amax(dim=3)
+        lo, hi = torch.aminmax(y, dim=3)
+        rising = (bn.weight >= 0)[None, :, None]  # the sign of weight / sqrt(var + eps)
+        return bn(F.relu(torch.where(rising, hi, lo)).unsqueeze(3)).squeeze(3)
 
 
 class MusiCNNGenre(nn.Module):

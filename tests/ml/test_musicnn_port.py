@@ -60,3 +60,33 @@ def test_port_matches_reference_with_original_quantisation(port, reference_signa
 def test_float32_front_end_stays_close_to_reference(port, reference_signal):
     # Our product front end keeps float32 (float16 overflows on loud input): off by <= ~1.2e-4.
     np.testing.assert_allclose(tag_probs(port, LogMel(FEATS)(reference_signal)), REFERENCE, atol=2e-4)
+
+
+def test_frequency_max_shortcut_equals_normalising_the_whole_map():
+    """Inference takes the frequency max before ReLU and batch norm (they are monotonic per
+    channel); it must give exactly what normalising every bin first gives, also for channels
+    whose scale is negative, where the max comes from the raw map's min."""
+    torch.manual_seed(0)
+    net = MusiCNN(n_mels=96, n_tags=50)
+    for bn in [*net.timbral_bn, *net.temporal_bn]:
+        with torch.no_grad():
+            bn.weight.copy_(torch.randn_like(bn.weight))  # about half negative
+            bn.bias.copy_(torch.randn_like(bn.bias))
+            bn.running_mean.copy_(torch.randn_like(bn.running_mean))
+            bn.running_var.copy_(torch.rand_like(bn.running_var) + 0.1)
+    net.eval()
+    y = torch.randn(3, 204, 40, 59)
+    bn = net.timbral_bn[0]
+    assert (bn.weight < 0).any() and (bn.weight > 0).any()
+    with torch.no_grad():
+        assert torch.equal(net._frequency_max(bn, y), bn(torch.relu(y)).amax(dim=3))
+        mel = torch.randn(2, 187, 96)
+        fast = net(mel)
+        net.train()
+        net.dropout.p = 0.0  # the slow path without dropout's randomness, batch norm left in eval
+        for module in net.modules():
+            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                module.eval()
+        slow = net(mel)
+    for key in ("tags", "penultimate", "pooled"):
+        torch.testing.assert_close(fast[key], slow[key], rtol=0, atol=1e-5)
