@@ -22,9 +22,12 @@ from django.test import Client
 from classifier.models import Track
 
 def analysed():
+    # Tables with statistics (sqlite_stat1 only exists once something was analysed).
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT tbl FROM sqlite_stat1" if connection.introspection.table_names(cursor)
-                       .count("sqlite_stat1") else "SELECT NULL WHERE 0")
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is None:
+            return []
+        cursor.execute("SELECT DISTINCT tbl FROM sqlite_stat1")
         return sorted(row[0] for row in cursor.fetchall())
 
 user = get_user_model().objects.create_user("stats")
