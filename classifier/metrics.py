@@ -9,16 +9,24 @@ machine, emptied before they start), prometheus-client's multiprocess mode write
 process's values there and `/metrics` adds them up, so the classification counters the worker
 moves show up in the web server's scrape. Without it each process has its own registry and
 `/metrics` shows only the web process's values. `genreweb_tracks` (and so the queue depth) is
-read from the database at scrape time and is right either way.
+read from the database at scrape time and is right either way. `runapp` sets the folder up by
+itself when METRICS_ENABLED is on; docker-compose shares a volume between its containers.
 """
 import logging
 import os
+import socket
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Each process writes files named after its id. Containers sharing the folder (web and
+    # worker in docker-compose) each number their processes from 1, so the host name joins the pid.
+    _HOST = socket.gethostname().replace("_", "-")  # "_" separates the parts of those file names
+    values.ValueClass = values.MultiProcessValue(lambda: f"{_HOST}-{os.getpid()}")
 
 REQUEST_SECONDS = Histogram(
     "genreweb_http_request_seconds",
@@ -39,6 +47,12 @@ CLASSIFICATION_SECONDS = Histogram(
     "genreweb_classification_seconds",
     "Time one classification took in the worker (decoding, model, spectrogram, storing).",
     buckets=(0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, float("inf")),
+)
+TASK_SECONDS = Histogram(
+    "genreweb_task_seconds",
+    "Time a Celery task ran in the worker, by task name and how it ended (SUCCESS, RETRY, FAILURE).",
+    ["task", "state"],
+    buckets=(0.05, 0.25, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, float("inf")),
 )
 UPLOAD_BYTES = Counter(
     "genreweb_upload_bytes",  # exported as genreweb_upload_bytes_total

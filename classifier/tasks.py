@@ -1,8 +1,10 @@
 """Celery tasks. They receive ids only and delegate to services."""
 import logging
+import time
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -19,6 +21,23 @@ from classifier.services.recovery import temp_files_remove_stale, track_claim, t
 from classifier.services.webhooks import WebhookRetry, webhook_deliver
 
 logger = logging.getLogger(__name__)
+
+_started: dict[str, float] = {}  # task id -> when it began, in this worker process
+
+
+@task_prerun.connect
+def _task_started(task_id: str, **_) -> None:
+    _started[task_id] = time.monotonic()
+
+
+@task_postrun.connect
+def _task_finished(task_id: str, task, state: str | None = None, **_) -> None:
+    """Every task's duration and end state, for `/metrics` (a process killed outright, by the
+    hard time limit or SIGKILL, never gets here)."""
+    started = _started.pop(task_id, None)
+    if started is not None:
+        metrics.TASK_SECONDS.labels(task=task.name, state=state or "UNKNOWN").observe(time.monotonic() - started)
+
 
 # Failures worth another try: the database or the file system hiccuped, not the audio.
 TRANSIENT_ERRORS = (DatabaseError, OSError, MemoryError)

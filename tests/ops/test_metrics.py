@@ -1,12 +1,16 @@
 """/metrics: off by default, behind a bearer token when one is set, and the counters move when a
 track is really classified (the installed model, in-process), fails, or a page is served."""
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -21,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 METRIC_NAMES = [
     "genreweb_http_request_seconds", "genreweb_classifications", "genreweb_classification_failures",
-    "genreweb_classification_seconds", "genreweb_upload_bytes", "genreweb_tracks",
+    "genreweb_classification_seconds", "genreweb_task_seconds", "genreweb_upload_bytes", "genreweb_tracks",
 ]
 
 
@@ -32,16 +36,21 @@ def metrics_on(settings):
     return settings
 
 
-def scrape(client, **headers) -> dict[tuple, float]:
-    """GET /metrics → {(sample name, sorted labels): value}."""
-    response = client.get("/metrics", headers=headers)
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"].startswith("text/plain")
+def parse(text: str) -> dict[tuple, float]:
+    """Prometheus text → {(sample name, sorted labels): value}."""
     samples = {}
-    for family in text_string_to_metric_families(response.content.decode()):
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
+
+
+def scrape(client, **headers) -> dict[tuple, float]:
+    """GET /metrics, parsed."""
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain")
+    return parse(response.content.decode())
 
 
 def value(samples, name, **labels) -> float:
@@ -168,3 +177,18 @@ def test_the_example_alert_rules_use_metrics_that_exist():
         used = set(re.findall(r"\bgenreweb_[a-z_]+\b", rule["expr"] + " ".join(rule.get("annotations", {}).values())))
         assert used, rule["alert"]
         assert used <= exported, f"{rule['alert']} uses unknown metrics {used - exported}"
+
+
+def test_processes_sharing_the_multiprocess_folder_write_files_named_by_host_and_pid(tmp_path):
+    """Containers sharing the folder (docker-compose) each number their processes from 1: the host
+    name keeps their files apart, and the web server's collector still adds them up."""
+    code = ("import os, socket, django; django.setup(); from classifier import metrics; "
+            "metrics.record_classification('done', 'v1'); print(socket.gethostname(), os.getpid())")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "genreweb.settings"}
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                           check=True, timeout=120).stdout.split() for _ in range(2)]
+
+    assert sorted(p.name for p in tmp_path.glob("counter_*.db")) == sorted(f"counter_{host}-{pid}.db" for host, pid in runs)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
+    assert registry.get_sample_value("genreweb_classifications_total", {"outcome": "done", "model_version": "v1"}) == 2
