@@ -28,7 +28,7 @@ RUN SECRET_KEY=build-only GENREWEB_VAR_DIR=/tmp/build-var python manage.py colle
 # Run as an unprivileged user; only var/ and media/ are writable (var/tmp and media are volumes
 # shared by web and workers; a new volume takes these owners).
 RUN useradd --create-home --uid 10001 genreweb \
-    && mkdir -p /app/var/tmp /app/media \
+    && mkdir -p /app/var/tmp /app/var/metrics /app/media \
     && chown -R genreweb:genreweb /app/var /app/media
 USER genreweb
 

@@ -65,11 +65,16 @@ def test_web_and_worker_share_database_broker_secret_and_media(services):
     assert all(media in services[name]["volumes"] for name in ("web", "worker", "gpu-worker"))
     # A web process killed mid-upload leaves its temp file where the workers' sweep can remove it.
     assert all("uploadtmp:/app/var/tmp" in services[name]["volumes"] for name in ("web", "worker", "beat"))
+    # The worker's counters reach the web server's /metrics through one shared folder.
+    metrics_dir = web["PROMETHEUS_MULTIPROC_DIR"]
+    assert all(services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"] == metrics_dir
+               and f"metrics:{metrics_dir}" in services[name]["volumes"] for name in ("web", "worker", "gpu-worker"))
+    assert f"find {metrics_dir} -name '*.db' -delete && " in command(services["migrate"])
 
 
 def test_named_volumes_are_declared(compose, services):
     declared = set(compose["volumes"])
-    assert "media" in declared
+    assert {"media", "uploadtmp", "metrics"} <= declared
     pg_volume = next(v for v in services["postgres"]["volumes"] if v.endswith(":/var/lib/postgresql/data"))
     assert pg_volume.split(":")[0] in declared
     # The database user and password the app connects with are the ones postgres is created with.

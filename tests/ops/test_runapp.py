@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.live import ROOT, App, free_port, wait_until
+from tests.ops.test_metrics import parse, value
 
 pytestmark = pytest.mark.worker
 
@@ -67,7 +68,8 @@ def app_env(tmp_path_factory):
     var = tmp_path_factory.mktemp("runapp-var")
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "HOST", "PORT"}}
     env.update(GENREWEB_VAR_DIR=str(var), MEDIA_ROOT=str(var / "media"), CELERY_QUEUE="runapp-test",
-               PYTHONUNBUFFERED="1", TRACK_SWEEP_INTERVAL="1")
+               PYTHONUNBUFFERED="1", TRACK_SWEEP_INTERVAL="1", METRICS_ENABLED="true")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # runapp sets up its own
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
                    check=True, timeout=300)
     return env
@@ -110,6 +112,17 @@ def test_runapp_serves_the_site_classifies_and_stops_both_on_sigterm(app_factory
     status, genre, *_ = queued.stdout.split() + ["", ""]
     assert status == "done", queued.stdout + app.output()
     assert genre
+
+    # The worker's counters reach the web server's /metrics (the folder runapp shares).
+    with urllib.request.urlopen(url + "metrics", timeout=30) as response:
+        scraped = parse(response.read().decode())
+    done = [v for (name, labels), v in scraped.items()
+            if name == "genreweb_classifications_total" and ("outcome", "done") in labels]
+    assert done == [1.0], scraped
+    assert value(scraped, "genreweb_classification_seconds_count") == 1
+    assert value(scraped, "genreweb_task_seconds_count", task="classifier.classify_track", state="SUCCESS") >= 1
+    assert value(scraped, "genreweb_task_seconds_count", task="classifier.requeue_stale_tracks", state="SUCCESS") >= 1
+    assert value(scraped, "genreweb_tracks", status="done") == 1
 
     app.process.send_signal(signal.SIGTERM)
     assert app.process.wait(90) == 0, app.output()

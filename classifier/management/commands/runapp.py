@@ -36,10 +36,10 @@ class Child:
     """One supervised process in its own process group (so a terminal's Ctrl-C reaches only
     runapp, which then stops the children in order instead of all at once)."""
 
-    def __init__(self, name: str, cmd: list[str]):
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str]):
         self.name = name
         self.process = subprocess.Popen(
-            cmd, cwd=settings.BASE_DIR, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cmd, cwd=settings.BASE_DIR, env={**env, "PYTHONUNBUFFERED": "1"},
             start_new_session=True, preexec_fn=_die_with_parent,
         )
 
@@ -61,6 +61,20 @@ class Child:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+
+
+def _children_env() -> dict[str, str]:
+    """The environment both children start with. With metrics on, they share an emptied
+    PROMETHEUS_MULTIPROC_DIR, so `/metrics` on the web server adds in the worker's
+    classifications and every gunicorn process's requests (classifier.metrics)."""
+    env = dict(os.environ)
+    if settings.METRICS_ENABLED and not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        folder = settings.VAR_DIR / "prometheus"
+        folder.mkdir(exist_ok=True)
+        for stale in folder.glob("*.db"):  # counters of an earlier run would add up with this one's
+            stale.unlink()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return env
 
 
 def _connect_host(host: str) -> str:
@@ -118,9 +132,10 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, lambda signum, frame: stop_requested.append(signum))
                     for sig in (signal.SIGINT, signal.SIGTERM)}
         children: list[Child] = []
+        env = _children_env()
         try:
-            children.append(Child("worker", worker_cmd))
-            children.append(Child("web", web_cmd))
+            children.append(Child("worker", worker_cmd, env))
+            children.append(Child("web", web_cmd, env))
             self._say(f"Started Celery worker (pid {children[0].pid}) and web server (pid {children[1].pid}).")
             died = self._supervise(children, host, port, stop_requested)
         finally:
