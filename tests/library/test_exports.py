@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from classifier.models import Prediction, Track
+from classifier.services import exports
 from ml.sources import read_clips
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +171,20 @@ def test_export_corrections_unknown_user(tmp_path, db):
 
     with pytest.raises(CommandError, match="No user named"):
         call_command("export_corrections", "--user", "nobody", "--out", str(tmp_path))
+
+
+def test_m3u_keeps_each_entry_on_its_own_lines_whatever_the_tags_hold():
+    # Tags are cleaned on the way in; the M3U writer does not rely on it: a line break in a tag
+    # must never start a line of its own (a forged #EXTINF or URL entry).
+    tracks = [Track(pk=1, artist="Band\n#EXTINF:1,forged", title="Song\r\nhttp://evil.example/x.mp3", duration=61.6),
+              Track(pk=2, original_name="untitled.flac", duration=None)]
+    text = exports.m3u_playlist(tracks, lambda t: f"https://genreweb.example/tracks/{t.pk}/audio", title="rock")
+
+    assert text.splitlines() == [
+        "#EXTM3U",
+        "#PLAYLIST:rock",
+        "#EXTINF:62,Band #EXTINF:1,forged - Song http://evil.example/x.mp3",
+        "https://genreweb.example/tracks/1/audio",
+        "#EXTINF:-1,untitled",
+        "https://genreweb.example/tracks/2/audio",
+    ]
