@@ -29,7 +29,7 @@
   var RESTART_AFTER = 3; // "previous" restarts a track that has played this long, as most players do
   var audio = document.getElementById("player-audio");
   var ui = {};
-  ["play", "prev", "next", "title", "artist", "cover", "seek", "time", "duration", "volume", "mute",
+  ["play", "prev", "next", "title", "artist", "cover", "cover-genre", "seek", "time", "duration", "volume", "mute",
     "queue-toggle", "queue", "queue-list", "queue-count", "clear", "status"].forEach(function (name) {
     ui[name.replace(/-(\w)/g, function (_, c) { return c.toUpperCase(); })] = document.getElementById("player-" + name);
   });
@@ -175,8 +175,17 @@
     ui.title.textContent = item ? item.title : "Nothing playing";
     if (item) ui.title.setAttribute("href", item.url); else ui.title.removeAttribute("href");
     ui.artist.textContent = item ? [item.artist, item.album].filter(Boolean).join(" · ") : "Press ▶ on a track, an album or a playlist";
+    // A track without a cover shows the placeholder that says its genre, as the album grid does;
+    // the generic picture is only for the empty bar.
+    var genreOnly = !!item && !item.cover_url;
     var cover = item && item.cover_url ? item.cover_url : placeholder;
-    if (ui.cover.getAttribute("src") !== cover) ui.cover.setAttribute("src", cover);
+    if (!genreOnly && ui.cover.getAttribute("src") !== cover) ui.cover.setAttribute("src", cover);
+    ui.cover.hidden = genreOnly;
+    ui.coverGenre.hidden = !genreOnly;
+    if (genreOnly) {
+      ui.coverGenre.firstChild.textContent = item.genre || "no genre yet";
+      ui.coverGenre.setAttribute("aria-label", "No cover" + (item.genre ? "; genre " + item.genre : ""));
+    }
     ui.prev.disabled = ui.play.disabled = ui.seek.disabled = !item;
     ui.next.disabled = !item || current >= queue.length - 1;
     ui.queueCount.textContent = queue.length;
@@ -258,6 +267,7 @@
       title: item.title,
       artist: item.artist || "",
       album: item.album || "",
+      // Without a cover, the generic picture: the lock screen needs an image, not the bar's placeholder.
       artwork: [{ src: new URL(item.cover_url || placeholder, window.location.href).href }],
     }) : null;
   }

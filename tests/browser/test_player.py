@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 
 from classifier.models import Prediction, Track
 from tests.audiogen import write_audio
+from tests.browser.test_albums import add_tagged_track
+from tests.tagging import cover_image, write_tagged
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -200,24 +202,65 @@ def test_the_queue_survives_a_full_reload(page, live_server, make_user, password
     expect(page.locator("#player").get_by_role("button", name="Play", exact=True)).to_be_enabled()
 
 
+# Runs before the page's scripts: keeps each Media Session action handler the player sets, so the
+# test can press the media keys the way the operating system would.
+RECORD_MEDIA_HANDLERS = """
+window.mediaHandlers = {};
+if ("mediaSession" in navigator) {
+  const set = navigator.mediaSession.setActionHandler.bind(navigator.mediaSession);
+  navigator.mediaSession.setActionHandler = (action, handler) => {
+    window.mediaHandlers[action] = handler;
+    set(action, handler);
+  };
+}
+"""
+MEDIA_METADATA = """(() => { const m = navigator.mediaSession.metadata;
+    return {title: m.title, artist: m.artist, artwork: m.artwork.map(a => a.src)}; })()"""
+
+
 def test_media_session_shows_the_track_and_takes_the_media_keys(page, live_server, make_user, password, tmp_path):
     user = make_user("player-mo")
-    tracks = [add_track(user, tmp_path, name, seconds=20, confidence=c, seed=i, artist="Ada")
-              for i, (name, c) in enumerate([("Media One", 0.9), ("Media Two", 0.8)])]
-    log_in(page, live_server.url, user, password, f"/tracks/{tracks[0].pk}/")
+    covered = add_tagged_track(user, write_tagged(tmp_path / "one.mp3", {"title": "Media One", "artist": "Ada"},
+                                                  cover_image(200, 200), seconds=20), "jazz")
+    bare = add_tagged_track(user, write_tagged(tmp_path / "two.mp3", {"title": "Media Two", "artist": "Ada"},
+                                               seconds=20, seed=1), "jazz")
+    page.add_init_script(RECORD_MEDIA_HANDLERS)
+    log_in(page, live_server.url, user, password, f"/tracks/{covered.pk}/")
+    assert {"play", "pause", "previoustrack", "nexttrack", "seekto"} <= set(page.evaluate("Object.keys(mediaHandlers)"))
     page.get_by_role("button", name="Play Media One", exact=True).click()
     wait_playing_past(page, 0.1)
-    metadata = page.evaluate("(() => { const m = navigator.mediaSession.metadata;"
-                             " return {title: m.title, artist: m.artist, artwork: m.artwork.map(a => a.src)}; })()")
+    metadata = page.evaluate(MEDIA_METADATA)
     assert metadata["title"] == "Media One" and metadata["artist"] == "Ada"
-    # No cover in the file: the placeholder picture.
-    assert len(metadata["artwork"]) == 1 and metadata["artwork"][0].endswith("/img/cover-placeholder.png")
+    # The file's own cover, through the owner-only cover view, on the lock screen and in the bar.
+    cover_url = reverse("track-cover", args=[covered.pk])
+    assert len(metadata["artwork"]) == 1 and metadata["artwork"][0].endswith(cover_url)
+    expect(page.locator("#player-cover")).to_have_attribute("src", cover_url)
+    expect(page.locator("#player-cover-genre")).to_be_hidden()
     assert page.evaluate("navigator.mediaSession.playbackState") == "playing"
 
     # A radio from here queues the track and the ones like it.
     page.get_by_role("button", name="Radio: more like this").click()
     expect(page.locator("#player-queue-count")).to_have_text("2")
-    assert queue_ids(page) == [str(tracks[0].pk), str(tracks[1].pk)]
+    assert queue_ids(page) == [str(covered.pk), str(bare.pk)]
+
+    # The media keys: pause, then the next track, which plays.
+    wait_playing_past(page, 0.1)
+    page.evaluate("mediaHandlers.pause()")
+    page.wait_for_function(f"() => {AUDIO}.paused && navigator.mediaSession.playbackState === 'paused'")
+    expect(page.locator("#player").get_by_role("button", name="Play", exact=True)).to_be_visible()
+    page.evaluate("mediaHandlers.nexttrack()")
+    expect(page.locator("#player-title")).to_have_text("Media Two")
+    assert page.locator("#player-audio").get_attribute("src") == audio_url(bare)
+    wait_playing_past(page, 0.1)
+    # No cover in that file: the bar shows the placeholder that says the genre, the lock screen
+    # the generic picture.
+    expect(page.locator("#player-cover-genre")).to_be_visible()
+    expect(page.locator("#player-cover-genre")).to_have_text("jazz")
+    expect(page.locator("#player-cover-genre")).to_have_attribute("aria-label", "No cover; genre jazz")
+    expect(page.locator("#player-cover")).to_be_hidden()
+    metadata = page.evaluate(MEDIA_METADATA)
+    assert metadata["title"] == "Media Two"
+    assert len(metadata["artwork"]) == 1 and metadata["artwork"][0].endswith("/img/cover-placeholder.png")
 
 
 def test_logging_out_ends_the_queue(page, live_server, make_user, password, tmp_path):
