@@ -263,6 +263,68 @@ def test_media_session_shows_the_track_and_takes_the_media_keys(page, live_serve
     assert len(metadata["artwork"]) == 1 and metadata["artwork"][0].endswith("/img/cover-placeholder.png")
 
 
+def test_seek_volume_mute_and_the_other_shortcuts(page, live_server, make_user, password, tmp_path):
+    user = make_user("player-sly")
+    first, second = (add_track(user, tmp_path, name, seconds=30, confidence=confidence, seed=i)
+                     for i, (name, confidence) in enumerate([("Knob One", 0.9), ("Knob Two", 0.8)]))
+    log_in(page, live_server.url, user, password, "/playlists/jazz/")
+    page.get_by_role("button", name="Play all the jazz playlist").click()
+    wait_playing_past(page, 0.1)
+    bar = page.locator("#player")
+    # Paused, so every position below is exact rather than a moving target.
+    bar.get_by_role("button", name="Pause").click()
+    page.wait_for_function(f"() => {AUDIO}.paused")
+
+    def blur():  # keys go to the player only while no control has the focus
+        page.evaluate("document.activeElement.blur()")
+
+    def wait_at(seconds):
+        page.wait_for_function(f"() => Math.abs({AUDIO}.currentTime - {seconds}) < 0.01")
+
+    # The seek slider moves the track to where it is let go; ← goes back 10 s.
+    page.locator("#player-seek").fill("20")
+    wait_at(20)
+    expect(page.locator("#player-time")).to_have_text("0:20")
+    blur()
+    page.keyboard.press("ArrowLeft")
+    wait_at(10)
+
+    # The volume slider, the mute button and Shift+↑/↓.
+    page.locator("#player-volume").fill("0.5")
+    page.wait_for_function(f"() => {AUDIO}.volume === 0.5 && !{AUDIO}.muted")
+    bar.get_by_role("button", name="Mute").click()
+    page.wait_for_function(f"() => {AUDIO}.muted")
+    expect(page.locator("#player-volume")).to_have_value("0")
+    bar.get_by_role("button", name="Unmute").click()
+    page.wait_for_function(f"() => !{AUDIO}.muted && {AUDIO}.volume === 0.5")
+    expect(page.locator("#player-volume")).to_have_value("0.5")
+    blur()
+    page.keyboard.press("Shift+ArrowUp")
+    page.wait_for_function(f"() => Math.abs({AUDIO}.volume - 0.6) < 1e-6")
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Shift+ArrowDown")
+    page.wait_for_function(f"() => Math.abs({AUDIO}.volume - 0.4) < 1e-6")
+
+    # Shift+→ plays the next track. Shift+← restarts a track played for more than 3 s, and from
+    # its start goes to the previous one.
+    page.keyboard.press("Shift+ArrowRight")
+    expect(page.locator("#player-title")).to_have_text("Knob Two")
+    assert page.locator("#player-audio").get_attribute("src") == audio_url(second)
+    wait_playing_past(page, 0.1)
+    bar.get_by_role("button", name="Pause").click()
+    page.wait_for_function(f"() => {AUDIO}.paused")
+    page.locator("#player-seek").fill("5")
+    wait_at(5)
+    blur()
+    page.keyboard.press("Shift+ArrowLeft")
+    wait_at(0)
+    expect(page.locator("#player-title")).to_have_text("Knob Two")
+    page.keyboard.press("Shift+ArrowLeft")
+    expect(page.locator("#player-title")).to_have_text("Knob One")
+    assert page.locator("#player-audio").get_attribute("src") == audio_url(first)
+    wait_playing_past(page, 0.1)
+
+
 def test_logging_out_ends_the_queue(page, live_server, make_user, password, tmp_path):
     user = make_user("player-lou")
     song = add_track(user, tmp_path, "Bye", seconds=30)
