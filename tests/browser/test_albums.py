@@ -43,8 +43,10 @@ def test_covers_show_in_the_album_grid_and_the_album_plays_in_order(page, live_s
         path = write_tagged(tmp_path / f"{seed}.flac", {**album, "title": title, "disc": disc, "track": number},
                             cover_image(600, 600, colour=colour), seed=seed)
         add_tagged_track(user, path, "jazz")
-    add_tagged_track(user, write_tagged(tmp_path / "bare.mp3", {"artist": "Joe Blue", "album": "No Picture"}, seed=9),
-                     "reggae")
+    reggae = [add_tagged_track(user, write_tagged(tmp_path / f"bare{number}.mp3",
+                                                  {"artist": "Joe Blue", "album": "No Picture", "track": number},
+                                                  seed=9 + number), "reggae")
+              for number in (1, 2)]
 
     watcher = Watcher(page)
     log_in(page, live_server.url, user, password)
@@ -65,11 +67,23 @@ def test_covers_show_in_the_album_grid_and_the_album_plays_in_order(page, live_s
     expect(page.locator(".album-head img.cover")).to_be_visible()
     assert watcher.violations() == []
     screenshots.joinpath("album-page.png").write_bytes(page.screenshot(full_page=True))
+    # Play album queues the album in that order and starts at its first track.
+    page.get_by_role("button", name="Play album Harbour Lights").click()
+    expect(page.locator("#player-queue-list .player-queue-title")).to_have_text(["Opening", "Undertow", "Second Side"])
+    expect(page.locator("#player-title")).to_have_text("Opening")
 
     for name in ("artists", "genres"):
         assert watcher.visit(f"{live_server.url}/{name}/") == [], name
         screenshots.joinpath(f"{name}.png").write_bytes(page.screenshot(full_page=True))
     expect(page.locator(".genre-section[data-genre=jazz] .album-card")).to_have_text(["Harbour Lights"])
+    # One click plays a genre: the queue becomes that genre's tracks, here without covers, so the
+    # player bar shows the placeholder that says the genre.
+    page.get_by_role("button", name="Play reggae", exact=True).click()
+    expect(page.locator("#player-queue-list li")).to_have_count(2)
+    for track in reggae:
+        expect(page.locator(f"#player-queue-list li[data-track-id='{track.pk}']")).to_have_count(1)
+    expect(page.locator("#player-cover-genre")).to_have_text("reggae")
+    expect(page.locator("#player-cover-genre")).to_be_visible()
     page.goto(live_server.url + "/artists/")
     page.locator(".artist-list a", has_text="Ana Ray").click()
     expect(page).to_have_url(re.compile(r"/artists/\d+/$"))
