@@ -8,6 +8,7 @@ or storage, so the same reader serves uploads, imports and the `read_metadata` c
 import base64
 import binascii
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -70,6 +71,9 @@ class Metadata:
 
 class CoverRejected(Exception):
     """An embedded picture we do not use; the message is written for the track's owner."""
+
+
+UNREADABLE_COVER = "The embedded cover picture could not be read as an image, so this track has no cover."
 
 
 # --- Text and numbers ---------------------------------------------------------------------------
@@ -161,19 +165,21 @@ def _flac_pictures(audio) -> list[tuple[int, bytes]]:
     return [(picture.type, picture.data) for picture in getattr(audio, "pictures", [])]  # FLAC only
 
 
-def _vorbis_pictures(audio, tags) -> list[tuple[int, bytes]]:
+def _vorbis_pictures(audio, tags) -> list[tuple[int, bytes | None]]:
     pictures = _flac_pictures(audio)
     for encoded in tags.get("metadata_block_picture", []):  # Ogg Vorbis / Opus
         try:
             picture = Picture(base64.b64decode(encoded))
         except (binascii.Error, ValueError, mutagen.MutagenError) as err:
             logger.info("skipping a malformed METADATA_BLOCK_PICTURE: %s", err)
+            # Kept as a picture without data, so the owner hears why there is no cover.
+            pictures.append((0, None))
             continue
         pictures.append((picture.type, picture.data))
     return pictures
 
 
-def _front_cover(pictures: list[tuple[int, bytes]]) -> bytes | None:
+def _front_cover(pictures: list[tuple[int, bytes | None]]) -> bytes | None:
     pictures = [(kind, data) for kind, data in pictures if data]
     if not pictures:
         return None
@@ -205,7 +211,8 @@ def make_covers(data: bytes) -> Covers:
     """Thumbnails of an embedded picture. Raises CoverRejected for pictures that are too large or
     not an image Pillow knows; the size is checked from the header before anything is decoded."""
     if len(data) > COVER_MAX_BYTES:
-        raise CoverRejected(f"The embedded cover picture is {len(data) / 2**20:.0f} MB; pictures up to "
+        # Rounded up: a picture just over the limit must not read as "16 MB; up to 16 MB are used".
+        raise CoverRejected(f"The embedded cover picture is {math.ceil(len(data) / 2**20)} MB; pictures up to "
                             f"{COVER_MAX_BYTES // 2**20} MB are used, so this track has no cover.")
     try:
         with Image.open(BytesIO(data)) as image:  # reads the header only
@@ -223,8 +230,7 @@ def make_covers(data: bytes) -> Covers:
         raise CoverRejected(f"The embedded cover picture is larger than the {COVER_MAX_PIXELS / 1e6:.0f} "
                             "megapixels GenreWeb reads, so this track has no cover.") from err
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise CoverRejected("The embedded cover picture could not be read as an image, so this track has "
-                            "no cover.") from err
+        raise CoverRejected(UNREADABLE_COVER) from err
     return Covers(large=_jpeg(image, COVER_LARGE), small=_jpeg(image, COVER_SMALL))
 
 
@@ -278,4 +284,6 @@ def read_metadata(path: Path | str) -> Metadata:
             metadata.covers = make_covers(picture)
         except CoverRejected as err:
             metadata.notes.append(str(err))
+    elif any(data is None for _kind, data in pictures):  # only pictures that could not be unpacked
+        metadata.notes.append(UNREADABLE_COVER)
     return metadata

@@ -1,5 +1,6 @@
 """Reading tags and covers from the files themselves (services.metadata), for every format the
 product accepts, from files these tests tag and illustrate on the spot."""
+import base64
 import subprocess
 import sys
 import textwrap
@@ -7,9 +8,11 @@ from io import BytesIO
 
 import pytest
 from mutagen.id3 import APIC, ID3, TCON
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
 from PIL import Image
 
-from classifier.services.metadata import COVER_LARGE, COVER_MAX_PIXELS, COVER_SMALL, read_metadata
+from classifier.services.metadata import COVER_LARGE, COVER_MAX_BYTES, COVER_MAX_PIXELS, COVER_SMALL, read_metadata
 from tests.audiogen import ALL_FORMATS
 from tests.conftest import ROOT
 from tests.tagging import cover_image, write_tagged
@@ -61,11 +64,18 @@ def test_a_png_cover_with_transparency_becomes_a_jpeg_on_white(tmp_path):
     assert _image(metadata.covers.large).convert("RGB").getpixel((10, 10)) == (255, 255, 255)
 
 
-def test_damaged_tags_leave_a_note_and_no_fields(tmp_path):
-    path = write_tagged(tmp_path / "damaged.flac", {"title": "Lost", "artist": "Nobody"})
+# Where each format keeps the title; the 4 bytes before it are a length: the ID3 tag's (syncsafe)
+# size in front of its first frame, the MP4 atom's own size, the Vorbis comment's length.
+TITLE_MARKERS = {"mp3": b"TIT2", "wav": b"TIT2", "aiff": b"TIT2", "m4a": b"\xa9nam",
+                 "flac": b"TITLE=", "ogg": b"TITLE=", "opus": b"TITLE="}
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_damaged_tags_leave_a_note_and_no_fields(tmp_path, fmt):
+    path = write_tagged(tmp_path / f"damaged.{fmt}", {"title": "Lost", "artist": "Nobody"})
     data = bytearray(path.read_bytes())
-    at = data.index(b"TITLE=")
-    data[at - 4:at] = b"\xff\xff\xff\x7f"  # this comment's length now runs far past the block
+    at = data.index(TITLE_MARKERS[fmt])
+    data[at - 4:at] = b"\xff\xff\xff\x7f"  # that length now runs far past the tag (and is no syncsafe number)
     path.write_bytes(bytes(data))
     metadata = read_metadata(path)
     assert metadata.title == "" and metadata.artist == "" and metadata.covers is None
@@ -91,6 +101,41 @@ def test_an_unreadable_picture_leaves_a_note_and_keeps_the_tags(tmp_path):
     metadata = read_metadata(path)
     assert metadata.title == "Still Here" and metadata.covers is None
     assert metadata.notes == ["The embedded cover picture could not be read as an image, so this track has no cover."]
+
+
+@pytest.mark.parametrize("block", [
+    "!!not base64!!",
+    base64.b64encode(b"\x00\x00\x00\x03\x00\x00\x00\x0aimage/jp").decode(),  # a picture block cut short
+])
+def test_a_malformed_vorbis_picture_block_leaves_a_note_and_keeps_the_tags(tmp_path, block):
+    path = write_tagged(tmp_path / "bad-block.opus", {"title": "Still Here"})
+    audio = OggOpus(path)
+    audio["METADATA_BLOCK_PICTURE"] = [block]
+    audio.save()
+    metadata = read_metadata(path)
+    assert metadata.title == "Still Here" and metadata.covers is None
+    assert metadata.notes == ["The embedded cover picture could not be read as an image, so this track has no cover."]
+
+
+def test_a_malformed_vorbis_picture_block_beside_a_good_one_is_skipped(tmp_path):
+    path = write_tagged(tmp_path / "two-blocks.ogg", {"title": "Covered"}, cover_image(200, 200))
+    audio = OggVorbis(path)
+    audio["METADATA_BLOCK_PICTURE"] = ["!!not base64!!", *audio["METADATA_BLOCK_PICTURE"]]
+    audio.save()
+    metadata = read_metadata(path)
+    assert metadata.covers is not None and metadata.notes == []
+
+
+def test_a_picture_over_the_byte_limit_is_refused_unread_and_the_tags_are_kept(tmp_path):
+    """In a WAV's ID3 chunk, as a tagger writes it: ffmpeg, which attaches the covers of the other
+    fixtures, would re-encode the picture and so shrink it."""
+    jpeg = cover_image(64, 64)
+    picture = jpeg + bytes(COVER_MAX_BYTES + 1 - len(jpeg))  # a real JPEG padded to one byte over 16 MB
+    path = write_tagged(tmp_path / "heavy.wav", {"title": "Heavy", "artist": "Ana Ray"}, picture)
+    metadata = read_metadata(path)
+    assert (metadata.title, metadata.artist, metadata.covers) == ("Heavy", "Ana Ray", None)
+    assert metadata.notes == ["The embedded cover picture is 17 MB; pictures up to 16 MB are used, so this track "
+                              "has no cover."]
 
 
 def test_odd_but_common_tag_values(tmp_path):
