@@ -1,16 +1,18 @@
 """The whole path on object storage: browser and API uploads into an S3-compatible bucket (a real
 server on 127.0.0.1), a real worker (given the same STORAGE_URL) classifies them with the real
-model, then the track page, seeking in the audio, the spectrogram, the tagged download and the
-CSV export, and deleting. Nothing may touch MEDIA_ROOT, and the worker leaves no temporary copy."""
+model, then the track page, its cover, seeking in the audio, the spectrogram, the tagged download and
+the CSV export, and deleting. Nothing may touch MEDIA_ROOT, and the worker leaves no temporary copy."""
 import mutagen
 import pytest
 from celery import current_app
 from django.urls import reverse
+from mutagen.id3 import ID3
 from rest_framework.test import APIClient
 
 from classifier.models import Track
 from classifier.services.tokens import token_create
 from tests.conftest import start_worker, wait_for_track
+from tests.tagging import cover_image, write_tagged
 from tests.web.conftest import post_upload
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -40,7 +42,9 @@ def s3_worker(s3_media, settings, monkeypatch, tmp_path):
 
 def test_upload_classify_stream_download_and_delete_on_s3(s3_media, s3_worker, settings, user, alice_client,
                                                          audio_file, tmp_path):
-    form_file = audio_file("through the form.mp3", kind="music", seconds=6, seed=1)
+    # Tagged, with an embedded cover: its thumbnails go to the bucket too.
+    form_file = write_tagged(tmp_path / "through the form.mp3", {"title": "Harbour Form", "artist": "Ana Ray"},
+                             cover_image(400, 400), seconds=6, seed=1)
     response = post_upload(alice_client, form_file)
     assert response.status_code == 201, response.content
     form_id = response.json()["files"][0]["track_id"]
@@ -60,11 +64,17 @@ def test_upload_classify_stream_download_and_delete_on_s3(s3_media, s3_worker, s
         assert {track.file.name, track.spectrogram.name} <= s3_media.keys()
         assert s3_media.read(track.file.name) == source.read_bytes()
         assert s3_media.read(track.spectrogram.name).startswith(b"\x89PNG")
-    assert len(s3_media.keys()) == 4
-
     track, data = tracks[0], form_file.read_bytes()
+    assert track.title == "Harbour Form" and track.cover and track.cover_small
+    assert {track.cover.name, track.cover_small.name} <= s3_media.keys()
+    assert len(s3_media.keys()) == 6
+
     page = alice_client.get(reverse("track-detail", args=[track.pk]))
     assert page.status_code == 200 and track.prediction.genre in page.content.decode()
+    cover = alice_client.get(reverse("track-cover", args=[track.pk]))
+    assert cover.status_code == 200 and cover["Content-Type"] == "image/jpeg"
+    jpeg = body(cover)
+    assert jpeg.startswith(b"\xff\xd8") and jpeg == s3_media.read(track.cover.name)
 
     audio_url = reverse("track-audio", args=[track.pk])
     seek = alice_client.get(audio_url, headers={"range": "bytes=2000-5999"})
@@ -80,6 +90,7 @@ def test_upload_classify_stream_download_and_delete_on_s3(s3_media, s3_worker, s
     copy = tmp_path / "download.mp3"
     copy.write_bytes(body(download))
     assert mutagen.File(copy, easy=True)["genre"] == [track.genre]
+    assert ID3(copy).getall("APIC")  # the file written back keeps its cover
     export = b"".join(alice_client.get(reverse("library-export-csv")).streaming_content).decode()
     assert "through the form.mp3" in export and "through the api.flac" in export
 
