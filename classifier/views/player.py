@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from classifier import selectors
+from classifier.views.presentation import genre_hues
 
 # ?<source>=<value>: how the value is read, what it names (for messages), and the tracks it
 # stands for in playing order. Another user's track, album or artist is a 404 (selectors).
@@ -22,14 +23,16 @@ SOURCES = {
 }
 
 
-def queue_item(track) -> dict:
-    """One entry of the queue: what the bar shows, the Media Session announces, and what it plays."""
+def queue_item(track, hues: dict[str, int]) -> dict:
+    """One entry of the queue: what the bar shows, the Media Session announces, and what it plays.
+    `hues` colour the bar's no-cover placeholder as the album grid's (presentation.genre_hues)."""
     return {
         "id": str(track.pk),
         "title": track.display_title,
         "artist": track.artist,
         "album": track.album,
         "genre": track.genre,
+        "hue": hues.get(track.genre, 0),
         "duration": track.duration,
         "url": reverse("track-detail", args=[track.pk]),
         "audio_url": reverse("track-audio", args=[track.pk]),
@@ -58,4 +61,5 @@ def player_tracks(request):
         tracks = list(tracks_of(request.user, value))
     except Http404:
         return _error(f"No such {noun} in your library.", 404)
-    return JsonResponse({"tracks": [queue_item(track) for track in tracks]})
+    hues = genre_hues(selectors.installed_labels())
+    return JsonResponse({"tracks": [queue_item(track, hues) for track in tracks]})

@@ -184,6 +184,7 @@
     ui.coverGenre.hidden = !genreOnly;
     if (genreOnly) {
       ui.coverGenre.firstChild.textContent = item.genre || "no genre yet";
+      ui.coverGenre.style.setProperty("--hue", String(item.hue || 0));  // CSSOM: allowed by the CSP
       ui.coverGenre.setAttribute("aria-label", "No cover" + (item.genre ? "; genre " + item.genre : ""));
     }
     ui.prev.disabled = ui.play.disabled = ui.seek.disabled = !item;

@@ -9,7 +9,9 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from classifier import selectors
 from classifier.models import Prediction, Track
+from classifier.views.presentation import genre_hues
 from tests.audiogen import write_audio
 from tests.browser.test_albums import add_tagged_track
 from tests.tagging import cover_image, write_tagged
@@ -257,6 +259,10 @@ def test_media_session_shows_the_track_and_takes_the_media_keys(page, live_serve
     expect(page.locator("#player-cover-genre")).to_be_visible()
     expect(page.locator("#player-cover-genre")).to_have_text("jazz")
     expect(page.locator("#player-cover-genre")).to_have_attribute("aria-label", "No cover; genre jazz")
+    # In jazz's colour, as the album grid draws it.
+    jazz_hue = genre_hues(selectors.installed_labels())["jazz"]
+    assert page.evaluate("getComputedStyle(document.getElementById('player-cover-genre'))"
+                         ".getPropertyValue('--hue').trim()") == str(jazz_hue)
     expect(page.locator("#player-cover")).to_be_hidden()
     metadata = page.evaluate(MEDIA_METADATA)
     assert metadata["title"] == "Media Two"

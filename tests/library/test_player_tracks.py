@@ -2,6 +2,9 @@
 import pytest
 from django.urls import reverse
 
+from classifier import selectors
+from classifier.views.presentation import genre_hues
+
 pytestmark = pytest.mark.django_db
 
 URL = reverse("player-tracks")
@@ -15,9 +18,11 @@ def test_one_track_as_the_bar_needs_it(alice_client, user, make_track):
     track = make_track(user, title="Blue in Green", artist="Miles", album="Kind of Blue", genre="jazz", duration=337.0)
     response = alice_client.get(URL, {"track": str(track.pk)})
     assert response.status_code == 200
+    jazz_hue = genre_hues(selectors.installed_labels())["jazz"]  # the album grid's colour for jazz
+    assert jazz_hue > 0
     assert response.json() == {"tracks": [{
         "id": str(track.pk), "title": "Blue in Green", "artist": "Miles", "album": "Kind of Blue", "genre": "jazz",
-        "duration": 337.0, "url": reverse("track-detail", args=[track.pk]),
+        "hue": jazz_hue, "duration": 337.0, "url": reverse("track-detail", args=[track.pk]),
         "audio_url": reverse("track-audio", args=[track.pk]), "cover_url": None,
     }]}
 
