@@ -112,6 +112,7 @@ def _first(values):
 
 ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album_artist": "TPE2", "album": "TALB",
               "track_number": "TRCK", "disc_number": "TPOS"}
+ID3_YEAR_FRAMES = ("TDRC", "TYER", "TDOR")  # recording date (v2.4), year (v2.3), original release
 MP4_ATOMS = {"title": "\xa9nam", "artist": "\xa9ART", "album_artist": "aART", "album": "\xa9alb",
              "genre": "\xa9gen", "track_number": "trkn", "disc_number": "disk", "year": "\xa9day"}
 # Vorbis comment names are case-insensitive; the first present one of each list wins.
@@ -129,7 +130,7 @@ def _id3_fields(tags: ID3) -> dict:
     genre = tags.get("TCON")
     if genre is not None and genre.genres:
         raw["genre"] = genre.genres[0]  # resolves ID3v1 numbers such as "(17)" to "Rock"
-    for frame_id in ("TDRC", "TYER", "TDOR"):
+    for frame_id in ID3_YEAR_FRAMES:
         frame = tags.get(frame_id)
         if frame is not None and frame.text:
             raw["year"] = frame.text[0]
@@ -258,9 +259,9 @@ def _tag_fields_and_pictures(audio) -> tuple[dict, list[tuple[int, bytes]]]:
     return _vorbis_fields(tags), _vorbis_pictures(audio, tags)  # FLAC, Ogg Vorbis, Opus
 
 
-def read_metadata(path: Path | str) -> Metadata:
-    """Tags and front-cover thumbnails of the audio file at `path`. Never raises for what is in
-    the file: problems are left in `notes`."""
+def read_metadata(path: Path | str, *, covers: bool = True) -> Metadata:
+    """Tags and (unless `covers` is False) front-cover thumbnails of the audio file at `path`.
+    Never raises for what is in the file: problems are left in `notes`."""
     metadata = Metadata()
     audio = _open(Path(path), metadata)
     if audio is None:
@@ -278,6 +279,8 @@ def read_metadata(path: Path | str) -> Metadata:
     metadata.disc_number = _number(raw.get("disc_number"))
     metadata.year = _year(raw.get("year"))
 
+    if not covers:
+        return metadata
     picture = _front_cover(pictures)
     if picture is not None:
         try:

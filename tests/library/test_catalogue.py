@@ -2,6 +2,7 @@
 and that nobody else ever reaches them."""
 from io import BytesIO
 
+import mutagen
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -126,6 +127,45 @@ def test_the_download_with_the_genre_written_in_keeps_the_cover(user, tagged_upl
     assert green > 120 and red < 80
 
 
+def _copy(track, path):
+    with track_tagged_copy(track=track) as handle:
+        path.write_bytes(handle.read())
+    return path
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_the_download_carries_the_owners_corrections_and_keeps_the_rest(user, tagged_upload, fmt, tmp_path):
+    tags = {"title": "Drum Loop", "artist": "Ana Ray", "album_artist": "Harbour Band", "album": "Test Album",
+            "track": "3/12", "disc": "1", "year": "2011", "genre": "Polka"}
+    track = tagged_upload(user, f"loop.{fmt}", tags, cover_image(300, 300), genre="hiphop")
+    track_update_metadata(track=track, title="Drum Loop Ü ✓", album="Renamed Album", year=2019, track_number=4,
+                          album_artist="")
+
+    metadata = read_metadata(_copy(track, tmp_path / f"copy.{fmt}"))
+    assert (metadata.title, metadata.album, metadata.year, metadata.track_number) == ("Drum Loop Ü ✓", "Renamed Album", 2019, 4)
+    assert metadata.album_artist == ""  # cleared here, so gone from the file
+    assert (metadata.artist, metadata.disc_number, metadata.genre) == ("Ana Ray", 1, "hiphop")
+    assert metadata.covers is not None
+
+
+def test_a_corrected_track_number_keeps_the_files_total(user, tagged_upload, tmp_path):
+    for fmt, read_number in [("mp3", lambda f: f.tags["TRCK"].text[0]), ("flac", lambda f: f.tags["tracknumber"][0])]:
+        track = tagged_upload(user, f"total.{fmt}", {"title": "T", "track": "3/12"})
+        track_update_metadata(track=track, track_number=4)
+        assert read_number(mutagen.File(_copy(track, tmp_path / f"total-copy.{fmt}"))) == "4/12"
+
+
+def test_an_uncertain_genre_is_not_written_into_the_file(user, tagged_upload, tmp_path):
+    track = tagged_upload(user, "unsure.flac", {"title": "Unsure", "genre": "Polka"}, genre="")
+    Prediction.objects.create(track=track, **prediction_fields("electronic", 0.45, uncertain=True, runner_up="hiphop"))
+    track = Track.objects.get(pk=track.pk)
+    assert track.genre_uncertain
+
+    assert read_metadata(_copy(track, tmp_path / "unsure-copy.flac")).genre == "Polka"  # the file's own, kept
+    track.user_genre = "electronic"  # the owner decides: now it is stated, and written
+    assert read_metadata(_copy(track, tmp_path / "sure-copy.flac")).genre == "electronic"
+
+
 # --- Pages -------------------------------------------------------------------------------------
 
 
@@ -153,7 +193,12 @@ def test_artist_page_lists_albums_tracks_without_album_and_the_genre_mix(user, m
     make_track(user, title="Someone Else", artist="Other Person", genre="pop")
     html = alice_client.get(reverse("artist-detail", args=[loose.artist_ref_id])).content.decode()
     assert "First" in html and "Second" in html and "Loose Single" in html and "Someone Else" not in html
-    assert "67% · 2" in html and "33% · 1" in html  # metal 2, rock 1
+    assert "67% · 2<" in html and "33% · 1<" in html  # metal 2, rock 1
+    unsure = make_track(user, title="Unsure Single", genre="rock", uncertain=True, runner_up="pop")
+    track_update_metadata(track=unsure, artist="Ana Ray")
+    html = alice_client.get(reverse("artist-detail", args=[loose.artist_ref_id])).content.decode()
+    # Counted under the model's best guess, and said so.
+    assert "50% · 2 <span" in html and "(1 unsure)" in html
 
 
 def test_album_grid_shows_covers_and_a_placeholder_that_says_the_genre(user, tagged_upload, alice_client):
@@ -238,10 +283,12 @@ def test_api_album_lists_tracks_in_order_with_its_mix(user, make_track, login_cl
     client = login_client(user)
     _in_album(make_track, user, "Ordered", number=2, title="Second")
     first = _in_album(make_track, user, "Ordered", number=1, title="First", genre="jazz")
+    _in_album(make_track, user, "Ordered", number=3, title="Third", genre="jazz", uncertain=True, runner_up="blues")
     body = client.get(reverse("api:album-detail", kwargs={"pk": first.album_ref_id})).json()
-    assert [t["title"] for t in body["tracks"]] == ["First", "Second"]
+    assert [t["title"] for t in body["tracks"]] == ["First", "Second", "Third"]
     assert body["artist"] == "Ana Ray" and body["cover_url"] is None
-    assert body["genres"] == [{"genre": "jazz", "count": 1, "percent": 50}, {"genre": "rock", "count": 1, "percent": 50}]
+    assert body["genres"] == [{"genre": "jazz", "count": 2, "percent": 67, "uncertain": 1},
+                              {"genre": "rock", "count": 1, "percent": 33, "uncertain": 0}]
     listed = client.get(reverse("api:album-list")).json()["results"]
     assert [album["title"] for album in listed] == ["Ordered"]
     artist = client.get(reverse("api:artist-detail", kwargs={"pk": first.artist_ref_id})).json()
