@@ -5,14 +5,16 @@ import json
 from classifier.selectors import track_list
 
 FIELDS = ["file", "title", "artist", "album", "album_artist", "disc", "track", "year", "genre", "confidence",
-          "genre_source", "file_genre", "top_tags"]
+          "genre_source", "uncertain", "runner_up", "file_genre", "top_tags"]
 
 
 def library_export_rows(*, user):
-    """One dict per track of `user` (oldest first), with the effective genre and top 5 tags."""
+    """One dict per track of `user` (oldest first), with the effective genre and top 5 tags. An
+    uncertain genre says so, with the runner-up, as the pages show "X or Y?"."""
     for track in track_list(user=user).order_by("created_at", "pk").iterator(chunk_size=500):
         prediction = getattr(track, "prediction", None)
         tags = sorted((prediction.tags or {}).items(), key=lambda kv: -kv[1])[:5] if prediction else []
+        uncertain = track.genre_uncertain
         yield {
             "file": track.original_name,
             "title": track.title,
@@ -25,6 +27,8 @@ def library_export_rows(*, user):
             "genre": track.genre,
             "confidence": round(prediction.confidence, 4) if prediction else None,
             "genre_source": track.genre_source,
+            "uncertain": uncertain,
+            "runner_up": prediction.top_two[1].genre if uncertain else "",
             "file_genre": track.file_genre,  # the file's own genre tag, beside ours
             "top_tags": [name for name, _ in tags],
         }
@@ -36,9 +40,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value) -> str:
-    """A CSV cell: lists joined with ';', None empty, text that would run as a formula defused."""
+    """A CSV cell: lists joined with ';', None empty, yes/no for flags, text that would run as a
+    formula defused."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list):
         value = ";".join(value)
     if isinstance(value, str):

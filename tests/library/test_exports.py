@@ -32,10 +32,23 @@ def test_csv_export(alice_client, make_track, user):
     assert [r["title"] for r in rows] == ["One, with comma", "Two", "Three"]
     assert rows[0] == {"file": "One, with comma.mp3", "title": "One, with comma", "artist": "A", "album": "X",
                        "album_artist": "", "disc": "", "track": "", "year": "",
-                       "genre": "rock", "confidence": "0.9123", "genre_source": "model", "file_genre": "",
+                       "genre": "rock", "confidence": "0.9123", "genre_source": "model", "uncertain": "no",
+                       "runner_up": "", "file_genre": "",
                        "top_tags": "rock;guitar;male vocals;beat;80s"}
     assert (rows[1]["genre"], rows[1]["genre_source"]) == ("blues", "user")
     assert (rows[2]["genre"], rows[2]["confidence"], rows[2]["top_tags"]) == ("", "", "")
+
+
+def test_exports_say_when_the_genre_is_uncertain_with_the_runner_up(alice_client, make_track, user):
+    make_track(user, title="Unsure", genre="electronic", confidence=0.45, uncertain=True, runner_up="hiphop")
+    make_track(user, title="Decided", genre="electronic", confidence=0.45, uncertain=True, runner_up="hiphop",
+               user_genre="hiphop")  # the owner's own genre is never uncertain
+    rows = list(csv.DictReader(io.StringIO(streamed(alice_client.get(reverse("library-export-csv"))))))
+    assert [(r["genre"], r["uncertain"], r["runner_up"]) for r in rows] == [("electronic", "yes", "hiphop"),
+                                                                           ("hiphop", "no", "")]
+    data = json.loads(streamed(alice_client.get(reverse("library-export-json"))))
+    assert [(d["genre"], d["uncertain"], d["runner_up"]) for d in data] == [("electronic", True, "hiphop"),
+                                                                           ("hiphop", False, "")]
 
 
 def test_json_export(alice_client, make_track, user):
