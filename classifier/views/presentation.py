@@ -49,6 +49,8 @@ def prediction_display(prediction, duration=None, labels=()) -> dict:
         "timeline": timeline,
         "timeline_genres": [bar for bar in bars if any(s["genre"] == bar["label"] for s in timeline)],
         "timeline_length": length,
+        # The share of the track the windows leave out (shown in grey, and said in the legend).
+        "timeline_unheard": round(max(0.0, 100 - sum(segment["width"] for segment in timeline))),
         "tags": [{"tag": tag, "score": score, "percent": round(score * 100)} for tag, score in tags],
         "styles": [{"style": name, "probability": p, "percent": round(p * 100)} for name, p in styles],
         "percent": round(prediction.confidence * 100, 1),

@@ -74,6 +74,15 @@ def test_done_track_page_shows_genre_bars_timeline_tags_and_spectrogram(alice_cl
     assert html.index(">jazz</span>\n          <span class=\"bar-track\"") < html.index(">blues</span>\n          <span class=\"bar-track\"")
     assert html.count('class="timeline-segment"') == 2
     assert "0:03–0:06: blues (60%)" in html
+    assert "not analysed" not in html  # the two windows cover the whole 6 s
+
+
+def test_the_timeline_says_what_the_windows_leave_out(alice_client, stored_track):
+    track = classified(stored_track("long.wav", seconds=6))
+    Track.objects.filter(pk=track.pk).update(duration=24.0)  # the two 3 s windows are a quarter of it
+    html = alice_client.get(reverse("track-detail", args=[track.pk])).content.decode()
+    assert '<span class="swatch swatch-unheard"></span>not analysed' in html
+    assert "The model listens to 2 stretches" in html and "the grey 75 % between them is not analysed" in html
     assert "tag09" in html and "tag10" not in html  # top 10 tags only
     assert f'src="{reverse("track-spectrogram", args=[track.pk])}"' in html
     assert "test-1" in html
