@@ -252,13 +252,15 @@ def artist_tracks(*, user, artist):
 
 
 def genre_mix(tracks) -> list[dict]:
-    """[{"genre", "count", "percent"}] of the effective genres among `tracks` (a queryset of
-    track_list_with_genre), largest first; tracks without a genre yet are left out."""
+    """[{"genre", "count", "percent", "uncertain"}] of the effective genres among `tracks` (a
+    queryset of track_list_with_genre), largest first; tracks without a genre yet are left out.
+    A guess the model was unsure of counts under that guess, and `uncertain` says how many did."""
     rows = (tracks.order_by().exclude(effective_genre__isnull=True)
-            .values("effective_genre").annotate(count=Count("pk")).order_by("-count", "effective_genre"))
+            .values("effective_genre").annotate(count=Count("pk"), uncertain=Count("pk", filter=uncertain_guess()))
+            .order_by("-count", "effective_genre"))
     total = sum(row["count"] for row in rows)
-    return [{"genre": row["effective_genre"], "count": row["count"], "percent": round(100 * row["count"] / total)}
-            for row in rows]
+    return [{"genre": row["effective_genre"], "count": row["count"], "percent": round(100 * row["count"] / total),
+             "uncertain": row["uncertain"]} for row in rows]
 
 
 def album_top_genres(*, user, album_ids) -> dict:

@@ -253,6 +253,8 @@ class GenreShareSerializer(serializers.Serializer):
     genre = serializers.CharField()
     count = serializers.IntegerField()
     percent = serializers.IntegerField()
+    uncertain = serializers.IntegerField(help_text="How many of `count` are only the model's best guess "
+                                                   "(it was unsure of them).")
 
 
 class AlbumDetailSerializer(AlbumSerializer):
