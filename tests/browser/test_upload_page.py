@@ -10,7 +10,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 def browse(page, base_url, password, files, shots):
     """Sign up, upload `files` with upload.js, open the accepted track and wait for its result.
     Returns what the pages showed; the database is checked by the caller."""
-    seen = {}
+    seen = {"csp": []}
+    page.on("console", lambda message: seen["csp"].append(message.text)
+            if "Content Security Policy" in message.text else None)
     page.goto(base_url + "/")
     page.screenshot(path=str(shots / "landing.png"), full_page=True)
     page.get_by_role("link", name="Create a free account").click()
@@ -82,3 +84,4 @@ def test_sign_up_upload_with_progress_and_watch_the_result_arrive(
     assert seen["spectrogram_loaded"]
     assert seen["audio_src"] == f"/tracks/{track.pk}/audio/"
     assert not seen["phone_overflow"]  # nothing sticks out sideways on a phone
+    assert seen["csp"] == []  # from the upload to the result drawn in place, nothing the policy blocks
