@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from django.utils.http import content_disposition_header
 
 from classifier.services.storage import file_chunks
+from classifier.services.tags import download_name, track_tagged_copy
 
 # Browsers need the real type to play a file; keyed by Track.format (found from the content).
 AUDIO_CONTENT_TYPES = {
@@ -81,3 +82,14 @@ def cover_response(field):
     response = FileResponse(handle, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def tagged_download_response(track):
+    """A copy of the track's file with the genre and the owner's tag corrections written in, as
+    an attachment (services.tags); Http404 when the stored file is gone."""
+    try:
+        copy = track_tagged_copy(track=track)
+    except FileNotFoundError:
+        raise Http404("The audio file of this track is missing.") from None
+    return FileResponse(copy, as_attachment=True, filename=download_name(track),
+                        content_type=AUDIO_CONTENT_TYPES.get(track.format))

@@ -61,6 +61,8 @@ class PredictionSerializer(serializers.ModelSerializer):
 class TrackSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField(help_text="This track in the API.")
     audio_url = serializers.SerializerMethodField(help_text="The stored audio (supports Range).")
+    download_url = serializers.SerializerMethodField(
+        help_text="A copy of the file with the genre and your tag corrections written into its tags.")
     genre = serializers.CharField(
         read_only=True, help_text="Effective genre: user_genre if set, else the model's (only its best guess "
                                   "when `uncertain`).")
@@ -83,7 +85,7 @@ class TrackSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Track
-        fields = ["id", "url", "audio_url", "status", "failure_reason", "original_name", "title", "artist",
+        fields = ["id", "url", "audio_url", "download_url", "status", "failure_reason", "original_name", "title", "artist",
                   "album_artist", "album", "track_number", "disc_number", "year", "file_genre", "album_id",
                   "artist_id", "cover_url", "cover_small_url",
                   "duration", "format", "size", "genre", "genre_source", "uncertain", "top_genres",
@@ -97,6 +99,10 @@ class TrackSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.URI)
     def get_audio_url(self, track) -> str:
         return absolute(self.context["request"], "api:track-audio", pk=track.pk)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, track) -> str:
+        return absolute(self.context["request"], "api:track-download", pk=track.pk)
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_cover_url(self, track) -> str | None:

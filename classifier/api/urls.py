@@ -13,6 +13,7 @@ v1 = [
     path("tracks/<uuid:pk>/", views.TrackDetailView.as_view(), name="track-detail"),
     path("tracks/<uuid:pk>/reclassify/", views.TrackReclassifyView.as_view(), name="track-reclassify"),
     path("tracks/<uuid:pk>/audio/", views.TrackAudioView.as_view(), name="track-audio"),
+    path("tracks/<uuid:pk>/download/", views.TrackDownloadView.as_view(), name="track-download"),
     path("tracks/<uuid:pk>/similar/", views.TrackSimilarView.as_view(), name="track-similar"),
     path("tracks/<uuid:pk>/cover/", views.TrackCoverView.as_view(), name="track-cover"),
     path("tracks/<uuid:pk>/cover/small/", views.TrackCoverSmallView.as_view(), name="track-cover-small"),

@@ -33,7 +33,7 @@ from classifier.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from classifier.api.renderers import M3URenderer
 from classifier.api.serializers import absolute
 from classifier.api.throttling import LoginRateThrottle, UploadRateThrottle
-from classifier.http import cover_response, track_audio_response
+from classifier.http import cover_response, tagged_download_response, track_audio_response
 from classifier.models import Track
 from classifier.services.catalogue import track_update_metadata
 from classifier.services.classification import track_is_busy, track_reclassify
@@ -331,6 +331,22 @@ class TrackAudioView(TrackObjectMixin, ApiView):
     )
     def get(self, request, pk):
         return track_audio_response(request, self.get_object())
+
+
+class TrackDownloadView(TrackObjectMixin, ApiView):
+    content_negotiation_class = AnyAcceptNegotiation
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        tags=["tracks"], summary="The audio file with its genre and your tag corrections written in",
+        description="A copy of the stored file, as an attachment: the genre GenreWeb states (left as the file "
+                    "had it while the model is uncertain and you have not set one) and every tag you corrected "
+                    "(title, artist, album artist, album, track and disc number, year). The cover and the "
+                    "file's other tags are kept. The stored original is never changed.",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **COMMON_ERRORS, **NOT_FOUND},
+    )
+    def get(self, request, pk):
+        return tagged_download_response(self.get_object())
 
 
 class TrackCoverView(TrackObjectMixin, ApiView):

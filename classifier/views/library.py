@@ -2,19 +2,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from classifier import selectors
+from classifier.http import tagged_download_response
 from classifier.models import Track
 from classifier.paging import IdFirstPaginator
 from classifier.services.classification import track_is_busy, track_reclassify
 from classifier.services.corrections import track_set_genre
 from classifier.services.exports import library_csv_lines, library_json_chunks
-from classifier.services.tags import download_name, track_tagged_copy
 from classifier.services.tracks import track_delete
 
 PAGE_SIZE = 50
@@ -127,12 +127,7 @@ def library_reclassify(request):
 
 @login_required
 def track_download(request, track_id):
-    track = selectors.track_get(user=request.user, track_id=track_id)
-    try:
-        copy = track_tagged_copy(track=track)
-    except FileNotFoundError:
-        raise Http404("The audio file of this track is missing.")
-    return FileResponse(copy, as_attachment=True, filename=download_name(track))
+    return tagged_download_response(selectors.track_get(user=request.user, track_id=track_id))
 
 
 @login_required

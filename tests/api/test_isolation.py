@@ -318,7 +318,7 @@ def test_stored_media_are_not_served_from_any_public_url(owned, make_user):
 
 
 @pytest.mark.parametrize("name", ["track-detail", "track-audio", "track-download", "track-spectrogram",
-                                  "api:track-detail", "api:track-audio", "api:token-detail",
+                                  "api:track-detail", "api:track-audio", "api:track-download", "api:token-detail",
                                   "api:webhook-detail", "api:webhook-deliveries", "playlist-m3u"])
 def test_the_owner_gets_what_the_walk_looks_for(name, owned):
     """The control: the same requests as the owner do return the data the walk checks for, so

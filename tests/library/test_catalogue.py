@@ -279,6 +279,23 @@ def test_api_patch_edits_tags_and_returns_cover_urls(user, tagged_upload, login_
     assert client.patch(url, {}, content_type="application/json").status_code == 400
 
 
+def test_api_download_carries_the_genre_and_the_corrections(user, tagged_upload, login_client, tmp_path):
+    client = login_client(user)
+    track = tagged_upload(user, "api.flac", {"title": "Before", "artist": "Ana Ray"}, cover_image(), genre="jazz")
+    url = reverse("api:track-detail", kwargs={"pk": track.pk})
+    body = client.patch(url, {"title": "After", "year": 2001}, content_type="application/json").json()
+    assert body["download_url"].endswith(reverse("api:track-download", kwargs={"pk": track.pk}))
+
+    response = client.get(body["download_url"])
+    assert response.status_code == 200 and response["Content-Type"] == "audio/flac"
+    assert response["Content-Disposition"] == 'attachment; filename="api.flac"'
+    copy = tmp_path / "downloaded.flac"
+    copy.write_bytes(b"".join(response.streaming_content))
+    metadata = read_metadata(copy)
+    assert (metadata.title, metadata.year, metadata.artist, metadata.genre) == ("After", 2001, "Ana Ray", "jazz")
+    assert metadata.covers is not None
+
+
 def test_api_album_lists_tracks_in_order_with_its_mix(user, make_track, login_client):
     client = login_client(user)
     _in_album(make_track, user, "Ordered", number=2, title="Second")
