@@ -6,6 +6,7 @@ from classifier.views import catalogue
 urlpatterns = [
     path("albums/", catalogue.album_list, name="album-list"),
     path("albums/<int:album_id>/", catalogue.album_detail, name="album-detail"),
+    path("albums/<int:album_id>/download/", catalogue.album_download, name="album-download"),
     path("artists/", catalogue.artist_list, name="artist-list"),
     path("artists/<int:artist_id>/", catalogue.artist_detail, name="artist-detail"),
     path("genres/", catalogue.genre_list, name="genres"),

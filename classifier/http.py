@@ -6,6 +6,7 @@ from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from classifier.services.exports import tracks_zip_chunks
 from classifier.services.storage import file_chunks
 from classifier.services.tags import download_name, track_tagged_copy
 
@@ -93,3 +94,10 @@ def tagged_download_response(track):
         raise Http404("The audio file of this track is missing.") from None
     return FileResponse(copy, as_attachment=True, filename=download_name(track),
                         content_type=AUDIO_CONTENT_TYPES.get(track.format))
+
+
+def tracks_zip_response(tracks, filename: str):
+    """`tracks` as a streamed ZIP of their tagged files (services.exports), as an attachment."""
+    response = StreamingHttpResponse(tracks_zip_chunks(tracks.iterator(chunk_size=200)), content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response

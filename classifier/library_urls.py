@@ -7,6 +7,7 @@ from classifier.views import dashboard, library, model_info, player, playlists
 urlpatterns = [
     path("library/export.csv", library.library_export, {"fmt": "csv"}, name="library-export-csv"),
     path("library/export.json", library.library_export, {"fmt": "json"}, name="library-export-json"),
+    path("library/export.zip", library.library_zip, name="library-export-zip"),
     path("library/reclassify/", library.library_reclassify, name="library-reclassify"),
     path("tracks/<uuid:track_id>/genre/", library.track_genre, name="track-genre"),
     path("tracks/<uuid:track_id>/delete/", library.track_delete_view, name="track-delete"),

@@ -225,6 +225,12 @@ def album_tracks(*, user, album):
     return track_list_with_genre(user=user).filter(album_ref=album).order_by(*ALBUM_ORDER)
 
 
+def library_in_album_order(*, user):
+    """Every track of the user, artist by artist and album by album, each album in disc and
+    track order: how a download of the whole library is filed."""
+    return track_list_with_genre(user=user).order_by("album_artist", "artist", "album", *ALBUM_ORDER)
+
+
 def artist_list(*, user, search=""):
     """The user's artists by name, with how many tracks they play and albums they head."""
     artists = Artist.objects.filter(owner=user).annotate(

@@ -233,15 +233,22 @@ class AlbumSerializer(serializers.ModelSerializer):
     track_count = serializers.IntegerField(read_only=True)
     cover_url = serializers.SerializerMethodField(help_text="Its first track's cover (300 px); null without one.")
     cover_small_url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField(
+        help_text="The album's files as one ZIP, with their genre and your tag corrections written in.")
 
     class Meta:
         model = Album
-        fields = ["id", "url", "title", "artist", "artist_id", "year", "track_count", "cover_url", "cover_small_url"]
+        fields = ["id", "url", "title", "artist", "artist_id", "year", "track_count", "cover_url", "cover_small_url",
+                  "download_url"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, album) -> str:
         return absolute(self.context["request"], "api:album-detail", pk=album.pk)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, album) -> str:
+        return absolute(self.context["request"], "api:album-download", pk=album.pk)
 
     def _cover(self, album, name):
         return absolute(self.context["request"], name, pk=album.cover_track_id) if album.cover_track_id else None

@@ -19,6 +19,7 @@ v1 = [
     path("tracks/<uuid:pk>/cover/small/", views.TrackCoverSmallView.as_view(), name="track-cover-small"),
     path("albums/", views.AlbumListView.as_view(), name="album-list"),
     path("albums/<int:pk>/", views.AlbumDetailView.as_view(), name="album-detail"),
+    path("albums/<int:pk>/download/", views.AlbumDownloadView.as_view(), name="album-download"),
     path("artists/", views.ArtistListView.as_view(), name="artist-list"),
     path("artists/<int:pk>/", views.ArtistDetailView.as_view(), name="artist-detail"),
     path("genres/", views.GenreListView.as_view(), name="genre-list"),

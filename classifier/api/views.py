@@ -33,7 +33,7 @@ from classifier.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from classifier.api.renderers import M3URenderer
 from classifier.api.serializers import absolute
 from classifier.api.throttling import LoginRateThrottle, UploadRateThrottle
-from classifier.http import cover_response, tagged_download_response, track_audio_response
+from classifier.http import cover_response, tagged_download_response, track_audio_response, tracks_zip_response
 from classifier.models import Track
 from classifier.services.catalogue import track_update_metadata
 from classifier.services.classification import track_is_busy, track_reclassify
@@ -431,6 +431,21 @@ class AlbumDetailView(ApiView):
         album.genres = selectors.genre_mix(album.tracks_in_order)
         data = s.AlbumDetailSerializer(album, context={"request": request}).data
         return Response(data)
+
+
+class AlbumDownloadView(ApiView):
+    content_negotiation_class = AnyAcceptNegotiation
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        tags=["catalogue"], summary="The album's files as one ZIP, with their genre and your tag corrections written in",
+        description="Streamed as it is written; each file as `/api/v1/tracks/<id>/download/` gives it, named "
+                    "`Artist/Album/NN Title.ext`. Files missing from storage are listed in `MISSING.txt`.",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, **COMMON_ERRORS, **NOT_FOUND},
+    )
+    def get(self, request, pk):
+        album = selectors.album_get(user=request.user, album_id=pk)
+        return tracks_zip_response(selectors.album_tracks(user=request.user, album=album), f"{album.title or 'album'}.zip")
 
 
 class ArtistListView(ApiView):

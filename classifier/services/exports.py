@@ -1,8 +1,18 @@
-"""The library as CSV or JSON, produced row by row so a large library streams; playlists as M3U."""
+"""The library as CSV or JSON, produced row by row so a large library streams; playlists as M3U;
+tracks as a ZIP of their tagged files, written as it streams."""
 import csv
+import io
 import json
+import logging
+import re
+import zipfile
+from pathlib import PurePath
 
 from classifier.selectors import track_list
+from classifier.services.metadata import clean_text
+from classifier.services.tags import download_name, track_tagged_copy
+
+logger = logging.getLogger(__name__)
 
 FIELDS = ["file", "title", "artist", "album", "album_artist", "disc", "track", "year", "genre", "confidence",
           "genre_source", "uncertain", "runner_up", "file_genre", "top_tags"]
@@ -84,3 +94,73 @@ def m3u_playlist(tracks, audio_url, *, title: str) -> str:
         lines.append(f"#EXTINF:{round(track.duration) if track.duration else -1},{label}")
         lines.append(audio_url(track))
     return "\n".join(lines) + "\n"
+
+
+class _Sink(io.RawIOBase):
+    """Where ZipFile writes: kept until the generator hands it on. Not seekable, so ZipFile
+    writes each entry's sizes after its data and never goes back."""
+
+    def __init__(self):
+        super().__init__()
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+_UNSAFE = re.compile(r'[/\\:*?"<>|]')  # path separators, and what Windows refuses in names
+
+
+def _part(text: str, fallback: str) -> str:
+    """One folder or file name from tag text: no separators, no leading dots, not too long."""
+    name = _UNSAFE.sub("_", clean_text(text, limit=120)).strip(" .")
+    return name or fallback
+
+
+def zip_entry_name(track) -> str:
+    """Artist/Album/NN Title.ext, as music players file a library."""
+    number = f"{track.track_number:02d} " if track.track_number else ""
+    if track.disc_number and track.track_number:
+        number = f"{track.disc_number}-{number}"
+    stem = _part(track.display_title, PurePath(download_name(track)).stem or "track")
+    return (f"{_part(track.album_artist or track.artist, 'Unknown artist')}/{_part(track.album, 'No album')}/"
+            f"{number}{stem}{PurePath(download_name(track)).suffix}")
+
+
+def tracks_zip_chunks(tracks, *, block: int = 1 << 20):
+    """A ZIP of `tracks` as services.tags writes them (genre and corrections in their tags),
+    streamed: one tagged copy at a time, bytes handed on as they are written, so memory stays
+    flat for any library. Audio is stored, not compressed (it is compressed already). Files gone
+    from storage are listed in MISSING.txt instead of failing the whole download."""
+    sink, used, missing = _Sink(), set(), []
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for track in tracks:
+            try:
+                copy = track_tagged_copy(track=track)
+            except FileNotFoundError:
+                logger.warning("track %s is missing from storage; left out of a ZIP", track.pk)
+                missing.append(track.original_name)
+                continue
+            name = zip_entry_name(track)
+            stem, suffix, n = name[:-len(PurePath(name).suffix) or None], PurePath(name).suffix, 1
+            while name in used:  # two tracks that would file under one name
+                n += 1
+                name = f"{stem} ({n}){suffix}"
+            used.add(name)
+            with copy, archive.open(name, "w") as entry:
+                while data := copy.read(block):
+                    entry.write(data)
+                    yield sink.take()
+            yield sink.take()
+        if missing:
+            archive.writestr("MISSING.txt", "These tracks' audio files are missing from storage:\n"
+                             + "".join(f"{name}\n" for name in missing))
+    yield sink.take()

@@ -6,10 +6,10 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from classifier import selectors
-from classifier.http import tagged_download_response
+from classifier.http import tagged_download_response, tracks_zip_response
 from classifier.models import Track
 from classifier.paging import IdFirstPaginator
 from classifier.services.classification import track_is_busy, track_reclassify
@@ -128,6 +128,12 @@ def library_reclassify(request):
 @login_required
 def track_download(request, track_id):
     return tagged_download_response(selectors.track_get(user=request.user, track_id=track_id))
+
+
+@login_required
+@require_safe
+def library_zip(request):
+    return tracks_zip_response(selectors.library_in_album_order(user=request.user), "genreweb-library.zip")
 
 
 @login_required

@@ -3,6 +3,8 @@ album grid (loaded through the owner-only cover view), a missing cover says the 
 page lists its tracks in disc and track order, and none of it trips the Content-Security-Policy."""
 import hashlib
 import re
+import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -67,6 +69,12 @@ def test_covers_show_in_the_album_grid_and_the_album_plays_in_order(page, live_s
     expect(page.locator(".album-head img.cover")).to_be_visible()
     assert watcher.violations() == []
     screenshots.joinpath("album-page.png").write_bytes(page.screenshot(full_page=True))
+    # The album's files come as one ZIP, in disc and track order (the shell lets the download through).
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download album (ZIP)").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert [Path(name).stem for name in archive.namelist()] == ["1-01 Opening", "1-02 Undertow", "2-01 Second Side"]
+    assert download.value.suggested_filename == "Harbour Lights.zip"
     # Play album queues the album in that order and starts at its first track.
     page.get_by_role("button", name="Play album Harbour Lights").click()
     expect(page.locator("#player-queue-list .player-queue-title")).to_have_text(["Opening", "Undertow", "Second Side"])

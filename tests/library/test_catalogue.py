@@ -1,6 +1,8 @@
 """Artists, albums, covers and genres from the files' own tags: upload, pages, editing, the API,
 and that nobody else ever reaches them."""
+import zipfile
 from io import BytesIO
+from pathlib import Path
 
 import mutagen
 import pytest
@@ -13,7 +15,7 @@ from PIL import Image
 
 from classifier.models import Album, Artist, Prediction, Track
 from classifier.services.catalogue import track_update_metadata
-from classifier.services.metadata import read_metadata
+from classifier.services.metadata import Metadata, read_metadata
 from classifier.services.tags import track_tagged_copy
 from classifier.services.tracks import track_delete
 from classifier.services.uploads import track_upload
@@ -164,6 +166,63 @@ def test_an_uncertain_genre_is_not_written_into_the_file(user, tagged_upload, tm
     assert read_metadata(_copy(track, tmp_path / "unsure-copy.flac")).genre == "Polka"  # the file's own, kept
     track.user_genre = "electronic"  # the owner decides: now it is stated, and written
     assert read_metadata(_copy(track, tmp_path / "sure-copy.flac")).genre == "electronic"
+
+
+def _zip(response, tmp_path) -> dict[str, Metadata | str]:
+    """The entries of a streamed ZIP answer: audio read back with read_metadata, text as text."""
+    assert response.status_code == 200 and response.streaming and response["Content-Type"] == "application/zip"
+    out = {}
+    with zipfile.ZipFile(BytesIO(b"".join(response.streaming_content))) as archive:
+        for info in archive.infolist():
+            assert info.compress_type == zipfile.ZIP_STORED  # audio is compressed already
+            if info.filename.endswith(".txt"):
+                out[info.filename] = archive.read(info).decode()
+            else:
+                path = tmp_path / f"entry-{len(out)}{Path(info.filename).suffix}"
+                path.write_bytes(archive.read(info))
+                out[info.filename] = read_metadata(path)
+    return out
+
+
+def test_the_library_downloads_as_one_zip_filed_by_artist_and_album(user, tagged_upload, alice_client, tmp_path):
+    album = {"artist": "Ana Ray", "album": "Harbour"}
+    second = tagged_upload(user, "b.flac", {**album, "title": "Undertow", "track": "2"}, genre="rock")
+    tagged_upload(user, "a.mp3", {**album, "title": "Opening", "track": "1"}, cover_image(), genre="jazz")
+    loose = tagged_upload(user, "x.ogg", {"title": "Demo: take/2"}, genre="")
+    twin = tagged_upload(user, "y.ogg", {"title": "Demo: take/2"}, genre="")
+    gone = tagged_upload(user, "gone.wav", {"title": "Gone"}, genre="pop")
+    track_update_metadata(track=second, title="Undertow (remix)")  # a correction the file gets
+    gone.file.storage.delete(gone.file.name)
+
+    entries = _zip(alice_client.get(reverse("library-export-zip")), tmp_path)
+
+    assert list(entries) == ["Unknown artist/No album/Demo_ take_2.ogg", "Unknown artist/No album/Demo_ take_2 (2).ogg",
+                             "Ana Ray/Harbour/01 Opening.mp3", "Ana Ray/Harbour/02 Undertow (remix).flac",
+                             "MISSING.txt"]
+    opening, undertow = entries["Ana Ray/Harbour/01 Opening.mp3"], entries["Ana Ray/Harbour/02 Undertow (remix).flac"]
+    assert (opening.genre, opening.covers is not None) == ("jazz", True)
+    assert (undertow.title, undertow.genre, undertow.track_number) == ("Undertow (remix)", "rock", 2)
+    assert entries["MISSING.txt"] == "These tracks' audio files are missing from storage:\ngone.wav\n"
+    assert {loose.pk, twin.pk} <= set(Track.objects.values_list("pk", flat=True))  # nothing touched
+
+
+def test_an_album_downloads_as_a_zip_in_disc_and_track_order_from_the_page_and_the_api(
+        user, tagged_upload, alice_client, login_client, tmp_path):
+    tags = {"artist": "Ana Ray", "album": "Two Sides"}
+    tagged_upload(user, "s2.flac", {**tags, "title": "Side B", "track": "1", "disc": "2"})
+    first = tagged_upload(user, "s1.flac", {**tags, "title": "Side A", "track": "1", "disc": "1"})
+    tagged_upload(user, "other.flac", {"artist": "Ana Ray", "album": "Other", "title": "Elsewhere"})
+    expected = ["Ana Ray/Two Sides/1-01 Side A.flac", "Ana Ray/Two Sides/2-01 Side B.flac"]
+
+    page = alice_client.get(reverse("album-detail", args=[first.album_ref_id])).content.decode()
+    assert f'href="{reverse("album-download", args=[first.album_ref_id])}"' in page
+    assert list(_zip(alice_client.get(reverse("album-download", args=[first.album_ref_id])), tmp_path)) == expected
+
+    api = login_client(user)
+    body = api.get(reverse("api:album-detail", kwargs={"pk": first.album_ref_id})).json()
+    response = api.get(body["download_url"])
+    assert response["Content-Disposition"] == 'attachment; filename="Two Sides.zip"'
+    assert list(_zip(response, tmp_path)) == expected
 
 
 # --- Pages -------------------------------------------------------------------------------------
