@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import logging
+import os
 import re
 import zipfile
 from pathlib import PurePath
@@ -155,7 +156,9 @@ def tracks_zip_chunks(tracks, *, block: int = 1 << 20):
                 n += 1
                 name = f"{stem} ({n}){suffix}"
             used.add(name)
-            with copy, archive.open(name, "w") as entry:
+            # Sizes go after the data on a stream; ZipFile must know up front if they need ZIP64.
+            large = os.fstat(copy.fileno()).st_size >= zipfile.ZIP64_LIMIT
+            with copy, archive.open(name, "w", force_zip64=large) as entry:
                 while data := copy.read(block):
                     entry.write(data)
                     yield sink.take()
