@@ -17,7 +17,7 @@ import json
 from django.conf import settings
 db = settings.DATABASES["default"]
 print(json.dumps({
-    "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
+    "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""), "db_options": db.get("OPTIONS", {}),
     "conn_max_age": db["CONN_MAX_AGE"], "conn_health_checks": db["CONN_HEALTH_CHECKS"],
     "broker": settings.CELERY_BROKER_URL, "backend": settings.CELERY_RESULT_BACKEND,
     "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
@@ -75,7 +75,11 @@ def test_no_environment_means_sqlite_and_filesystem_broker(tmp_path):
     assert s["upload_max"] == 200 * 1024 * 1024
     assert s["device"] == "auto"
     assert s["queue"] == "genreweb"
-    assert s["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Rate-limit counts shared by every web process of the machine, not one count per process.
+    assert s["cache"]["BACKEND"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert s["cache"]["LOCATION"] == str(tmp_path / "var" / "cache")
+    # Each transaction takes SQLite's write lock as it begins (concurrent uploads wait, never fail).
+    assert s["db_options"] == {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     assert s["ssl_redirect"] is False and s["proxy_header"] is None
     assert s["session_secure"] is False and s["csrf_secure"] is False and s["hsts"] == [0, False, False]
     # The generated secret key is kept private in var/ and reused by the next process.
