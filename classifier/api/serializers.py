@@ -348,7 +348,19 @@ class NewTokenSerializer(TokenSerializer):
         read_only_fields = [*TokenSerializer.Meta.read_only_fields, "token"]
 
 
+class WebhookAttemptSerializer(serializers.Serializer):
+    """One try of a delivery, as services.webhooks records it (documentation of the JSON)."""
+    at = serializers.DateTimeField()
+    status = serializers.IntegerField(allow_null=True, help_text="The receiver's HTTP status; null when none came.")
+    error = serializers.CharField(allow_null=True, help_text="What went wrong, when something did.")
+    ms = serializers.IntegerField(help_text="How long the try took.")
+    response = serializers.CharField(required=False, allow_null=True, help_text="The start of the receiver's answer.")
+    response_truncated = serializers.BooleanField(required=False, help_text="The answer was longer than kept.")
+
+
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    attempts = WebhookAttemptSerializer(many=True, read_only=True, help_text="Every try, oldest first.")
+
     class Meta:
         model = WebhookDelivery
         fields = ["id", "event", "track_id", "status", "attempts", "created_at", "delivered_at"]

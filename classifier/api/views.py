@@ -397,6 +397,7 @@ class TrackSimilarView(TrackObjectMixin, ApiView):
 
 
 class GenreListView(ApiView):
+    pagination_class = None  # one row per genre: a short list, answered whole
     @extend_schema(tags=["catalogue"], summary="The model's genres with how many of your tracks have each",
                    description="Counts match the tracks' `genre` filter, so a track the model was unsure of "
                                "counts under its best guess.",
@@ -473,6 +474,7 @@ class ArtistDetailView(ApiView):
 
 
 class PlaylistListView(ApiView):
+    pagination_class = None  # one row per genre: a short list, answered whole
     @extend_schema(tags=["catalogue"], summary="One playlist per genre in your library",
                    description="Counts leave out the tracks whose genre the model was unsure of, as the playlists do.",
                    responses={200: s.PlaylistSerializer(many=True), **COMMON_ERRORS})
@@ -637,6 +639,7 @@ class WebhookDetailView(ApiView):
 
 class WebhookDeliveryListView(ApiView):
     serializer_class = s.WebhookDeliverySerializer
+    pagination_class = None  # the latest 50, answered whole
 
     @extend_schema(tags=["webhooks"], summary="The latest 50 deliveries of a webhook, with every attempt",
                    responses={200: s.WebhookDeliverySerializer(many=True), **COMMON_ERRORS, **NOT_FOUND})

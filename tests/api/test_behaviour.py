@@ -202,6 +202,29 @@ def test_schema_generates_and_lists_every_path(client):
     assert {"genre", "status", "artist", "model_version", "created_since", "search", "ordering"} <= list_params
 
 
+def test_every_list_answers_in_the_shape_the_schema_documents(api, client, make_track, user):
+    """A client generated from the schema must get what it expects: a paginated object where one
+    is documented, a plain array where an array is (every GET without path parameters)."""
+    make_track(user, title="Swing", genre="jazz")
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+    checked = 0
+    for path, operations in schema["paths"].items():
+        get = operations.get("get")
+        if not get or "{" in path or path == "/api/v1/schema/":
+            continue
+        documented = get["responses"]["200"]["content"].get("application/json", {}).get("schema", {})
+        answer = api.get(path)
+        assert answer.status_code == 200, path
+        if documented.get("type") == "array":
+            assert isinstance(answer.json(), list), path
+            checked += 1
+        elif documented.get("$ref", "").startswith("#/components/schemas/Paginated"):
+            body = answer.json()
+            assert isinstance(body, dict) and set(body) >= {"count", "next", "previous", "results"}, path
+            checked += 1
+    assert checked >= 6  # tracks, albums, artists, tokens, webhooks (paginated); genres, playlists (arrays)
+
+
 def test_swagger_ui_is_served_without_a_cdn(client):
     page = client.get("/api/docs/")
     assert page.status_code == 200
