@@ -2,7 +2,8 @@
 from django.conf import settings
 from collections import Counter, defaultdict
 
-from django.db.models import Avg, Count, F, Max, OuterRef, Q, Subquery
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from classifier.models import Album, Artist, Prediction, Track
@@ -191,9 +192,10 @@ def installed_version() -> str | None:
 
 # --- Artists, albums and genres ---------------------------------------------------------------
 
-# Disc, then track number; untagged tracks after the numbered ones, by title.
-ALBUM_ORDER = (F("disc_number").asc(nulls_last=True), F("track_number").asc(nulls_last=True), "title",
-               "original_name", "pk")
+# Disc, then track number; tracks without a number after all the numbered ones, by title. A track
+# without a disc number is on disc 1, so numbering the disc of one track moves nothing.
+ALBUM_ORDER = (ExpressionWrapper(Q(track_number__isnull=True), output_field=BooleanField()).asc(),
+               Coalesce("disc_number", 1).asc(), "track_number", "title", "original_name", "pk")
 # Tags of the installed taggers that describe a mood rather than a style, era or voice (the MSD
 # tagger's vocabulary, compared case-insensitively).
 MOOD_TAGS = frozenset({"beautiful", "chill", "chillout", "mellow", "sexy", "catchy", "party", "sad", "happy",

@@ -244,6 +244,14 @@ def test_album_page_lists_tracks_in_disc_and_track_order_with_genres_and_mix(use
     assert '<span class="genre-pill">jazz</span>' in html
 
 
+def test_numbering_the_disc_of_one_track_keeps_the_album_in_order(user, make_track, alice_client):
+    tracks = [_in_album(make_track, user, "One Disc", number=n, title=f"Song {n}") for n in (1, 2, 3)]
+    track_update_metadata(track=tracks[1], disc_number=1)  # only this one says "disc 1"
+    html = alice_client.get(reverse("album-detail", args=[tracks[0].album_ref_id])).content.decode()
+    positions = [html.index(f"Song {n}<") for n in (1, 2, 3)]
+    assert positions == sorted(positions)
+
+
 def test_artist_page_lists_albums_tracks_without_album_and_the_genre_mix(user, make_track, alice_client):
     _in_album(make_track, user, "First", number=1, genre="rock")
     _in_album(make_track, user, "Second", number=1, genre="metal")
