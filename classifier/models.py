@@ -283,6 +283,9 @@ class IdempotencyKey(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
     response_headers = models.JSONField(default=dict)
+    # What the first request sent (api.idempotency.request_fingerprint), so the key is not replayed
+    # for a different body; "" for error answers and keys stored before it was kept.
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -53,12 +53,21 @@ def idempotency_begin(*, user, key: str, method: str, path: str) -> tuple[Idempo
     return record, False
 
 
-def idempotency_finish(*, record: IdempotencyKey, status: int, body, headers: dict) -> None:
+def idempotency_finish(*, record: IdempotencyKey, status: int, body, headers: dict, fingerprint: str = "") -> None:
     # Stored through JSON so UUIDs and dates come back exactly as the first response sent them.
     record.response_status = status
     record.response_body = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
     record.response_headers = headers
-    record.save(update_fields=["response_status", "response_body", "response_headers"])
+    record.fingerprint = fingerprint
+    record.save(update_fields=["response_status", "response_body", "response_headers", "fingerprint"])
+
+
+def idempotency_check_replay(*, record: IdempotencyKey, fingerprint: str) -> None:
+    """A stored answer is replayed only for the same request: the same key with another body is
+    the client's mistake (it would be told that what it sent second was done)."""
+    if record.fingerprint and fingerprint != record.fingerprint:
+        raise IdempotencyError("idempotency_key_reused",
+                               "This Idempotency-Key was already used for a different request.", 422)
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:

@@ -64,6 +64,19 @@ def test_key_reused_for_another_endpoint_is_422(api):
                  422, "idempotency_key_reused")
 
 
+def test_key_reused_with_another_file_or_body_is_422_and_nothing_is_stored(api, audio_file):
+    assert upload(api, audio_file("tone.wav", seconds=2), HTTP_IDEMPOTENCY_KEY="k-files").status_code == 202
+    other = upload(api, audio_file("chord.wav", seconds=3, seed=1), HTTP_IDEMPOTENCY_KEY="k-files")
+    assert_error(other, 422, "idempotency_key_reused")
+    assert list(Track.objects.values_list("original_name", flat=True)) == ["tone.wav"]
+
+    first = api.post("/api/v1/webhooks/", {"url": "https://example.com/a"}, format="json", HTTP_IDEMPOTENCY_KEY="k-json")
+    assert first.status_code == 201
+    other = api.post("/api/v1/webhooks/", {"url": "https://example.com/b"}, format="json", HTTP_IDEMPOTENCY_KEY="k-json")
+    assert_error(other, 422, "idempotency_key_reused")
+    assert list(Webhook.objects.values_list("url", flat=True)) == ["https://example.com/a"]
+
+
 def test_key_still_running_is_409(api, user):
     IdempotencyKey.objects.create(user=user, key="busy", method="POST", path="/api/v1/webhooks/")
     assert_error(api.post("/api/v1/webhooks/", {"url": "https://a.example"}, format="json",
