@@ -22,7 +22,12 @@ from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+
+def multiprocess_dir() -> str:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+if multiprocess_dir():
     # Each process writes files named after its id. Containers sharing the folder (web and
     # worker in docker-compose) each number their processes from 1, so the host name joins the pid.
     _HOST = socket.gethostname().replace("_", "-")  # "_" separates the parts of those file names
@@ -106,10 +111,6 @@ class TrackStatusCollector(Collector):
 
 _tracks_registry = CollectorRegistry(auto_describe=False)
 _tracks_registry.register(TrackStatusCollector())
-
-
-def multiprocess_dir() -> str:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 def exposition() -> bytes:

@@ -45,13 +45,11 @@ def idempotent(method):
         try:
             record, first = idempotency_begin(user=request.user, key=key, method=request.method,
                                               path=request.path)
+            if not first:
+                idempotency_check_replay(record=record, fingerprint=request_fingerprint(request))
         except IdempotencyError as err:
             raise ApiError(err.code, err.message, err.status)
         if not first:
-            try:
-                idempotency_check_replay(record=record, fingerprint=request_fingerprint(request))
-            except IdempotencyError as err:
-                raise ApiError(err.code, err.message, err.status)
             return Response(record.response_body, status=record.response_status,
                             headers={**record.response_headers, REPLAYED_HEADER: "true"})
         try:

@@ -131,9 +131,9 @@ def zip_entry_name(track) -> str:
     number = f"{track.track_number:02d} " if track.track_number else ""
     if track.disc_number and track.track_number:
         number = f"{track.disc_number}-{number}"
-    stem = _part(track.display_title, PurePath(download_name(track)).stem or "track")
+    file = PurePath(download_name(track))
     return (f"{_part(track.album_artist or track.artist, 'Unknown artist')}/{_part(track.album, 'No album')}/"
-            f"{number}{stem}{PurePath(download_name(track)).suffix}")
+            f"{number}{_part(track.display_title, file.stem or 'track')}{file.suffix}")
 
 
 def tracks_zip_chunks(tracks, *, block: int = 1 << 20):
@@ -151,7 +151,8 @@ def tracks_zip_chunks(tracks, *, block: int = 1 << 20):
                 missing.append(track.original_name)
                 continue
             name = zip_entry_name(track)
-            stem, suffix, n = name[:-len(PurePath(name).suffix) or None], PurePath(name).suffix, 1
+            stem, suffix = os.path.splitext(name)
+            n = 1
             while name in used:  # two tracks that would file under one name
                 n += 1
                 name = f"{stem} ({n}){suffix}"
