@@ -149,5 +149,8 @@
     zone.addEventListener("drop", function (event) {
       if (event.dataTransfer && event.dataTransfer.files.length) addFiles(event.dataTransfer.files);
     });
+    // Until now a chosen file would go nowhere (the JS page hides the submit button); a boosted
+    // page is bound only after htmx settles it, so browser tests wait for this mark.
+    form.dataset.ready = "true";
   }
 })();

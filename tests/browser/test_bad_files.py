@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from classifier.models import Track
 from tests.audiogen import write_audio, write_not_audio, write_tags
+from tests.browser.pages import choose_upload_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +41,7 @@ def test_refusals_are_explained_and_hostile_tags_stay_text(
 
     log_in(page, live_server.url, user, password)
     page.goto(live_server.url + "/upload/")
-    page.set_input_files("#upload-files", [str(program), str(blip), str(hostile)])
+    choose_upload_files(page, [program, blip, hostile])
     expect(page.locator("#upload-list .upload-item.error")).to_have_count(2, timeout=60_000)
     expect(page.locator("#upload-list .upload-item.ok")).to_have_count(1, timeout=30_000)  # not a speed check
     errors = page.locator("#upload-list .upload-item.error .upload-message").all_inner_texts()

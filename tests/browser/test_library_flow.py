@@ -31,6 +31,7 @@ def upload(page, files):
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 20,
                                                   "downloadThroughput": -1, "uploadThroughput": 150_000})
+    expect(page.locator("#upload-form[data-ready=true]")).to_have_count(1)  # see choose_upload_files
     with page.expect_file_chooser() as chooser:
         page.locator("label[for=upload-files]").click()
     chooser.value.set_files([str(f) for f in files])

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.audiogen import write_audio
+from tests.browser.pages import choose_upload_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,12 +28,15 @@ def test_the_upload_page_shows_the_quota_and_refuses_what_does_not_fit(page, liv
     usage = page.locator("#storage-usage")
     expect(usage).to_contain_text(re.compile(r"Storage: 0\sbytes of your \d+(\.\d)?\sKB used \(0\s%\)"))
 
-    page.set_input_files("#upload-files", [str(clips[0])])
+    choose_upload_files(page, clips[:1])
     # An upload is real work (checksum, probe, tags), and on a busy CI machine it can take more
     # than the 5 s Playwright waits by default; none of these waits is a speed check.
-    expect(page.locator(".upload-item.ok")).to_contain_text("clip0.wav is uploaded", timeout=30_000)
+    # The item itself, not only an "ok" one, so a failure shows what the page said instead.
+    item = page.locator(".upload-item").first
+    expect(item).to_contain_text("clip0.wav is uploaded", timeout=30_000)
+    expect(item).to_have_class(re.compile(r"\bok\b"))
     expect(usage).to_contain_text(re.compile(r"\(50\s%\)"))  # upload.js updates it from the answer
-    page.set_input_files("#upload-files", [str(clips[1])])
+    choose_upload_files(page, clips[1:])
     refused = page.locator(".upload-item.error")
     expect(refused).to_contain_text("clip1.wav", timeout=30_000)
     expect(refused).to_contain_text("does not fit in your storage")

@@ -3,6 +3,7 @@ file with its own progress bar, track.js polls until the result is in and shows 
 import pytest
 
 from classifier.models import Prediction, Track
+from tests.browser.pages import choose_upload_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +32,7 @@ def browse(page, base_url, password, files, shots):
             if (n.querySelector && n.querySelector('progress')) window.progressBars += 1;
         }))).observe(document.getElementById('upload-list'), {childList: true});
     }""")
-    page.set_input_files("#upload-files", [str(path) for path in files])
+    choose_upload_files(page, files)
     page.locator(".upload-item.ok a").wait_for()
     page.locator(".upload-item.error").wait_for()
     page.screenshot(path=str(shots / "upload-done.png"), full_page=True)
