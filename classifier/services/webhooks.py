@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from classifier import queue
@@ -135,7 +136,7 @@ def track_event_data(track: Track) -> dict:
     prediction = getattr(track, "prediction", None)
     return {
         "id": str(track.pk),
-        "url": f"/api/v1/tracks/{track.pk}/",
+        "url": settings.SITE_URL + reverse("api:track-detail", args=[track.pk]),
         "status": track.status,
         "failure_reason": track.failure_reason,
         "original_name": track.original_name,

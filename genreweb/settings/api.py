@@ -47,6 +47,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Webhooks ---------------------------------------------------------------------------
+# Where people reach this site (scheme and host, e.g. https://genres.example.org): payloads sent
+# to other servers link to the track there. Empty: the link is a path on this site.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
+if SITE_URL and not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL {SITE_URL!r} needs its scheme, e.g. https://{SITE_URL}")
 # Deliveries: back-off base (seconds) doubles per retry, up to WEBHOOK_MAX_RETRIES.
 WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", default=10.0, minimum=0.1)
 WEBHOOK_MAX_RETRIES = env_int("WEBHOOK_MAX_RETRIES", default=6, minimum=0)

@@ -105,6 +105,7 @@ def test_finished_track_records_a_delivery_per_active_webhook(user, other_user, 
     assert delivery.webhook == active and delivery.event == "track.done"
     assert delivery.payload["track"]["id"] == str(track.pk)
     assert delivery.payload["track"]["genre"] == "jazz"
+    assert delivery.payload["track"]["url"] == f"/api/v1/tracks/{track.pk}/"  # no SITE_URL: a path
     assert len(callbacks) == 1  # the task is queued only once the delivery row is committed
 
 
@@ -449,3 +450,13 @@ def test_https_with_a_certificate_for_another_name_is_refused(public_only, pendi
     delivery.refresh_from_db()
     assert server.requests == []
     assert "certificate" in delivery.attempts[-1]["error"].lower()
+
+
+def test_payload_links_to_the_track_on_the_site_url(user, make_track, settings, django_capture_on_commit_callbacks):
+    settings.SITE_URL = "https://genre.example.org"
+    webhook_create(owner=user, url="https://example.com/a")
+    track = make_track(user, title="Done", genre="jazz")
+    with django_capture_on_commit_callbacks(execute=False):
+        webhook_track_finished(track_id=track.pk)
+    url = WebhookDelivery.objects.get().payload["track"]["url"]
+    assert url == f"https://genre.example.org/api/v1/tracks/{track.pk}/"

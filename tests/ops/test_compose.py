@@ -52,7 +52,7 @@ def test_web_and_worker_share_database_broker_secret_and_media(services):
     web, worker = services["web"]["environment"], services["worker"]["environment"]
     gpu = services["gpu-worker"]["environment"]
     for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "MEDIA_ROOT", "STORAGE_URL",
-                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "CLASSIFY_QUEUE"):
+                "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "CLASSIFY_QUEUE", "SITE_URL"):
         assert web[key] == worker[key] == gpu[key] == services["migrate"]["environment"][key], key
     assert re.fullmatch(r"postgres://genreweb:.+@postgres:5432/genreweb", web["DATABASE_URL"])
     assert web["REDIS_URL"].startswith("redis://redis:6379/")

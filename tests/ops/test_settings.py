@@ -32,7 +32,7 @@ print(json.dumps({
 
 # Everything genreweb/settings/ reads: none of it may leak in from the environment running the tests.
 SETTINGS_VARS = [
-    "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "CONN_MAX_AGE", "REDIS_URL", "CACHE_URL",
+    "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "SITE_URL", "DATABASE_URL", "CONN_MAX_AGE", "REDIS_URL", "CACHE_URL",
     "MEDIA_ROOT", "UPLOAD_MAX_MB", "USER_QUOTA_MB", "UPLOAD_MAX_MINUTES", "CLASSIFY_TIME_LIMIT", "CLASSIFY_BATCH_SIZE", "CLASSIFY_QUEUE", "MODEL_BUNDLE_DIR", "INFERENCE_DEVICE", "CELERY_QUEUE",
     "CELERY_CONCURRENCY", "CELERY_VISIBILITY_TIMEOUT", "EMAIL_BACKEND", "DEFAULT_FROM_EMAIL",
     "TIME_ZONE", "LOG_LEVEL", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
@@ -144,6 +144,7 @@ def test_valid_values_are_used(tmp_path):
         ("LOG_REQUESTS", "sometimes", "LOG_REQUESTS='sometimes' is not a boolean"),
         ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE='Mars/Olympus' is not an IANA time zone"),
         ("CSRF_TRUSTED_ORIGINS", "genre.example", "needs its scheme, e.g. https://genre.example"),
+        ("SITE_URL", "genre.example", "SITE_URL 'genre.example' needs its scheme, e.g. https://genre.example"),
         ("SECURE_PROXY_SSL_HEADER", "X Forwarded", "must be a header name"),
         ("API_PAGE_SIZE", "fifty", "API_PAGE_SIZE='fifty' is not a whole number"),
         ("API_THROTTLE_RATE", "lots", "API_THROTTLE_RATE='lots' must look like 1200/hour"),
