@@ -42,6 +42,16 @@ def own_media_dir(tmp_path, settings):
     return tmp_path / "media"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    # Django's hasher is slow on purpose (half a second a password on CI's cores) and the suite
+    # creates and logs in hundreds of users; the one under test is the login, not the hash.
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Rate-limit counters (uploads, failed logins) live in the cache, keyed by user id, which

@@ -48,7 +48,7 @@ def recipe(tmp_path_factory):
         pytest.skip(f"EfficientAT weights not found at {EFFICIENTAT}")
     cfg = yaml.safe_load((REPO / "ml" / "config" / "fusion.yaml").read_text())
     cfg["features"]["max_segments"] = 2
-    cfg["train"].update(hop_s=1.5, null_windows=8, augment=["eq_tilt", "noise", "codec"])
+    cfg["train"].update(hop_s=1.5, null_windows=8, speech_windows=4, augment=["eq_tilt", "noise", "codec"])
     cfg["model_selection"] = SELECTION
     path = tmp_path_factory.mktemp("recipe") / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))
