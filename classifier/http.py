@@ -6,6 +6,7 @@ from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
+from classifier.selectors import album_tracks
 from classifier.services.exports import tracks_zip_chunks
 from classifier.services.storage import file_chunks
 from classifier.services.tags import download_name, track_tagged_copy
@@ -101,3 +102,8 @@ def tracks_zip_response(tracks, filename: str):
     response = StreamingHttpResponse(tracks_zip_chunks(tracks.iterator(chunk_size=200)), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
+
+
+def album_zip_response(*, user, album):
+    """The album's tracks, in disc and track order, as a ZIP named after it."""
+    return tracks_zip_response(album_tracks(user=user, album=album), f"{album.title or 'album'}.zip")

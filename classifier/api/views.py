@@ -33,7 +33,7 @@ from classifier.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from classifier.api.renderers import M3URenderer
 from classifier.api.serializers import absolute
 from classifier.api.throttling import LoginRateThrottle, UploadRateThrottle
-from classifier.http import cover_response, tagged_download_response, track_audio_response, tracks_zip_response
+from classifier.http import album_zip_response, cover_response, tagged_download_response, track_audio_response
 from classifier.models import Track
 from classifier.services.catalogue import track_update_metadata
 from classifier.services.classification import track_is_busy, track_reclassify
@@ -445,8 +445,7 @@ class AlbumDownloadView(ApiView):
         responses={(200, "application/zip"): OpenApiTypes.BINARY, **COMMON_ERRORS, **NOT_FOUND},
     )
     def get(self, request, pk):
-        album = selectors.album_get(user=request.user, album_id=pk)
-        return tracks_zip_response(selectors.album_tracks(user=request.user, album=album), f"{album.title or 'album'}.zip")
+        return album_zip_response(user=request.user, album=selectors.album_get(user=request.user, album_id=pk))
 
 
 class ArtistListView(ApiView):

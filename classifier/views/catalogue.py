@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from classifier import selectors
 from classifier.forms import TrackMetadataForm
-from classifier.http import cover_response, tracks_zip_response
+from classifier.http import album_zip_response, cover_response
 from classifier.services.catalogue import track_update_metadata
 from classifier.views.presentation import genre_hues
 
@@ -67,8 +67,7 @@ def album_detail(request, album_id):
 @login_required
 @require_safe
 def album_download(request, album_id):
-    album = selectors.album_get(user=request.user, album_id=album_id)
-    return tracks_zip_response(selectors.album_tracks(user=request.user, album=album), f"{album.title or 'album'}.zip")
+    return album_zip_response(user=request.user, album=selectors.album_get(user=request.user, album_id=album_id))
 
 
 @login_required
