@@ -24,6 +24,8 @@ else:
     _queue_dir = VAR_DIR / "celery-queue"
     _queue_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport, with each message written whole before a worker can see it.
+    CELERY_BROKER_TRANSPORT = "genreweb.broker:Transport"
     CELERY_RESULT_BACKEND = None
     _transport = {
         "data_folder_in": str(_queue_dir),

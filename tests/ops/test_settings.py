@@ -15,12 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json
 from django.conf import settings
+from genreweb.celery import app
 db = settings.DATABASES["default"]
+transport = app.connection_for_write().get_transport_cls()
 print(json.dumps({
     "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""), "db_options": db.get("OPTIONS", {}),
     "conn_max_age": db["CONN_MAX_AGE"], "conn_health_checks": db["CONN_HEALTH_CHECKS"],
     "broker": settings.CELERY_BROKER_URL, "backend": settings.CELERY_RESULT_BACKEND,
     "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "transport_class": f"{transport.__module__}.{transport.__name__}",
     "debug": settings.DEBUG, "upload_max": settings.UPLOAD_MAX_BYTES,
     "device": settings.INFERENCE_DEVICE, "queue": settings.CELERY_TASK_DEFAULT_QUEUE,
     "ssl_redirect": settings.SECURE_SSL_REDIRECT, "session_secure": settings.SESSION_COOKIE_SECURE,
@@ -64,6 +67,7 @@ def test_no_environment_means_sqlite_and_filesystem_broker(tmp_path):
     assert s["engine"] == "django.db.backends.sqlite3"
     assert s["name"] == str(tmp_path / "var" / "db.sqlite3")
     assert s["broker"] == "filesystem://"
+    assert s["transport_class"] == "genreweb.broker.Transport"  # messages written whole (test_broker)
     assert s["backend"] is None
     assert Path(s["transport"]["data_folder_in"]) == tmp_path / "var" / "celery-queue"
     assert (tmp_path / "var" / "celery-queue").is_dir()
@@ -101,6 +105,7 @@ def test_redis_url_selects_redis_broker_and_result_backend(tmp_path):
     assert s["broker"] == "redis://127.0.0.1:6379/3"
     assert s["backend"] == "redis://127.0.0.1:6379/3"
     assert s["transport"] == {"visibility_timeout": 7200}
+    assert s["transport_class"] == "kombu.transport.redis.Transport"
     assert s["engine"] == "django.db.backends.sqlite3"
 
 
