@@ -414,4 +414,5 @@
   renderVolume();
   restore();
   render();
+  bar.dataset.ready = "true"; // listening, and the saved queue is back (browser tests wait for it)
 })();

@@ -21,6 +21,10 @@ def chromium():
         pytest.skip(f"{CHROMIUM} is not installed")
     from playwright.sync_api import sync_playwright
 
+    from playwright.sync_api import expect
+
+    # expect() has its own timeout (5 s), not the context's; a slow CI machine needs the same 20 s.
+    expect.set_options(timeout=20_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

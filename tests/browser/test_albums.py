@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from classifier.models import Prediction, Track
 from classifier.services.catalogue import track_apply_metadata
 from classifier.services.metadata import read_metadata
-from tests.browser.test_content_security_policy import Watcher, log_in
+from tests.browser.pages import log_in
+from tests.browser.test_content_security_policy import Watcher
 from tests.library.conftest import prediction_fields
 from tests.tagging import cover_image, write_tagged
 

@@ -5,21 +5,13 @@ from playwright.sync_api import expect
 
 from classifier.models import Track
 from tests.audiogen import write_audio, write_not_audio, write_tags
-from tests.browser.pages import choose_upload_files
+from tests.browser.pages import choose_upload_files, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 SCRIPT = "<script>window.injected = 1; alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'
 HOSTILE_NAME = "<img src=x onerror=alert(3)>.mp3"
-
-
-def log_in(page, base, user, password):
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/library/")
 
 
 def injected(page) -> dict:

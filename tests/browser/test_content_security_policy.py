@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import log_in
 from tests.site_pages import ANONYMOUS_PAGES, add_classified_track, logged_in_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,14 +46,6 @@ class Watcher:
     def violations(self):
         self.page.evaluate(SETTLED)
         return self.page.evaluate("window.__cspViolations") + self.console
-
-
-def log_in(page, base, user, password):
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/library/$"))
 
 
 def test_main_pages_raise_no_violation(page, live_server, make_user, password, tmp_path):

@@ -13,6 +13,7 @@ from classifier import selectors
 from classifier.models import Prediction, Track
 from classifier.views.presentation import genre_hues
 from tests.audiogen import write_audio
+from tests.browser.pages import log_in
 from tests.browser.test_albums import add_tagged_track
 from tests.tagging import cover_image, write_tagged
 
@@ -34,15 +35,6 @@ def add_track(owner, folder, title, seconds, confidence=0.8, genre="jazz", artis
                               seconds=0.1)
     Track.objects.filter(pk=track.pk).update(status=Track.Status.DONE)
     return track
-
-
-def log_in(page, base, user, password, path):
-    page.goto(f"{base}/accounts/login/?next={path}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
-    expect(page.locator("#player")).to_be_visible()
 
 
 def audio_url(track):
@@ -175,6 +167,8 @@ def test_keyboard_space_pauses_and_plays_but_not_while_typing(page, live_server,
 
     # Typing a space into the library search types it, and the music goes on.
     page.locator(".site-nav").get_by_role("link", name="Library", exact=True).click()
+    # shell.js moves focus to #main once the new page settles; typing before that would lose it.
+    expect(page.locator("#main")).to_be_focused()
     search = page.locator("input[name=q]")
     search.click()
     page.keyboard.type("a b")
@@ -339,7 +333,8 @@ def test_logging_out_ends_the_queue(page, live_server, make_user, password, tmp_
     expect(page.locator("#player-queue-count")).to_have_text("1")
     page.get_by_role("button", name="Log out").click()
     expect(page.locator("#player")).to_have_count(0)
-    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('genreweb.player.'))") == []
+    # The logged-out page's player.js clears what the last page saved as it left.
+    page.wait_for_function("() => !Object.keys(sessionStorage).some(k => k.startsWith('genreweb.player.'))")
     log_in(page, live_server.url, user, password, "/library/")
     expect(page.locator("#player-title")).to_have_text("Nothing playing")
 
@@ -354,6 +349,7 @@ def test_a_library_row_plays_its_track_and_is_marked(page, live_server, make_use
     expect(page.locator(".lib-table tr.is-playing")).to_have_attribute("data-track-id", str(tracks[1].pk))
     # The mark follows the player onto pages swapped in later.
     page.locator(".site-nav").get_by_role("link", name="Playlists", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/playlists/$"))  # else the slower of the two pages could win
     page.locator(".site-nav").get_by_role("link", name="Library", exact=True).click()
     expect(page.locator(".lib-table tr.is-playing")).to_have_attribute("data-track-id", str(tracks[1].pk))
 

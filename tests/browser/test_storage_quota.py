@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.audiogen import write_audio
-from tests.browser.pages import choose_upload_files
+from tests.browser.pages import choose_upload_files, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,11 +20,7 @@ def test_the_upload_page_shows_the_quota_and_refuses_what_does_not_fit(page, liv
     page.on("console", lambda message: csp_errors.append(message.text)
             if message.type == "error" and "Content Security Policy" in message.text else None)
 
-    page.goto(f"{live_server.url}/accounts/login/?next=/upload/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(r"/upload/$"))
+    log_in(page, live_server.url, user, password, "/upload/")
     usage = page.locator("#storage-usage")
     expect(usage).to_contain_text(re.compile(r"Storage: 0\sbytes of your \d+(\.\d)?\sKB used \(0\s%\)"))
 

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from classifier.models import Prediction, Track
 from tests.audiogen import write_audio
+from tests.browser.pages import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,11 +34,7 @@ def add_uncertain_track(owner, path):
 def test_an_uncertain_track_names_its_top_two(page, live_server, make_user, password, screenshots, tmp_path):
     user = make_user("unsure-una")
     track = add_uncertain_track(user, write_audio(tmp_path / "late-hours.wav", seconds=2.0))
-    page.goto(f"{live_server.url}/accounts/login/?next=/tracks/{track.pk}/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", password)
-    page.locator("form button[type=submit]").last.click()
-    expect(page).to_have_url(re.compile(rf"/tracks/{track.pk}/$"))
+    log_in(page, live_server.url, user, password, f"/tracks/{track.pk}/")
 
     result = page.locator(".top-genre")
     expect(result).to_be_visible()

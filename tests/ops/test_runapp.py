@@ -113,9 +113,15 @@ def test_runapp_serves_the_site_classifies_and_stops_both_on_sigterm(app_factory
     assert status == "done", queued.stdout + app.output()
     assert genre
 
-    # The worker's counters reach the web server's /metrics (the folder runapp shares).
-    with urllib.request.urlopen(url + "metrics", timeout=30) as response:
-        scraped = parse(response.read().decode())
+    # The worker's counters reach the web server's /metrics (the folder runapp shares). The track
+    # is `done` a moment before the task's own counters are written, so scrape until they are.
+    def scrape():
+        with urllib.request.urlopen(url + "metrics", timeout=30) as response:
+            scraped = parse(response.read().decode())
+        finished = value(scraped, "genreweb_task_seconds_count", task="classifier.classify_track", state="SUCCESS")
+        return scraped if finished else None
+
+    scraped = wait_until(scrape, 30, "the classification's task counters in /metrics", app.output)
     done = [v for (name, labels), v in scraped.items()
             if name == "genreweb_classifications_total" and ("outcome", "done") in labels]
     assert done == [1.0], scraped
