@@ -1,7 +1,9 @@
 """Read-side queries. Every query is scoped to one owner: another user's track is a 404."""
-from django.conf import settings
+import operator
 from collections import Counter, defaultdict
+from functools import reduce
 
+from django.conf import settings
 from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -45,14 +47,16 @@ LIBRARY_SORTS = {
 }
 
 
+# What a search looks in, on the library page and in the API: the tags, and the file name for
+# tracks that have none.
+SEARCH_FIELDS = ["title", "artist", "album", "album_artist", "original_name"]
+
+
 def library_tracks(*, user, search="", genre="", status="", sort="newest"):
     """The user's tracks filtered for the library page (one query, predictions joined)."""
     tracks = track_list_with_genre(user=user)
     if search:
-        tracks = tracks.filter(
-            Q(title__icontains=search) | Q(artist__icontains=search) | Q(album__icontains=search)
-            | Q(album_artist__icontains=search) | Q(original_name__icontains=search)
-        )
+        tracks = tracks.filter(reduce(operator.or_, (Q(**{f"{field}__icontains": search}) for field in SEARCH_FIELDS)))
     if genre:
         tracks = tracks.filter(effective_genre=genre)
     if status:
@@ -67,10 +71,12 @@ def uncertain_guess() -> Q:
 
 
 def genre_counts(*, user, certain_only=False) -> list[dict]:
-    """[{"genre", "count"}] for every genre in the user's library, largest first.
+    """[{"genre", "count", "uncertain"}] for every genre in the user's library, largest first.
 
-    All of them match what filtering by genre finds (an uncertain track keeps its top genre in
-    the database); `certain_only` leaves the uncertain guesses out, as playlists do."""
+    A count matches what filtering by genre finds: an uncertain track keeps its top genre in the
+    database, and `uncertain` says how many of the count are such guesses, so a page can say why
+    it differs from a playlist's. `certain_only` leaves them out ([{"genre", "count"}]), as
+    playlists do."""
     tracks = Track.objects.filter(owner=user)
     if certain_only:
         tracks = tracks.exclude(uncertain_guess())
@@ -81,10 +87,12 @@ def genre_counts(*, user, certain_only=False) -> list[dict]:
         .values("g")
         # COUNT(*), not COUNT(id): SQLite then reads the (owner, listed_genre, listed_uncertain)
         # index alone, not every row (1 ms instead of 10 at 10,000 tracks).
-        .annotate(count=Count("*"))
+        .annotate(count=Count("*"), uncertain=Count("pk", filter=uncertain_guess()))
         .order_by("-count", "g")
     )
-    return [{"genre": row["g"], "count": row["count"]} for row in rows]
+    if certain_only:
+        return [{"genre": row["g"], "count": row["count"]} for row in rows]
+    return [{"genre": row["g"], "count": row["count"], "uncertain": row["uncertain"]} for row in rows]
 
 
 def playlist_tracks(*, user, genre):

@@ -298,6 +298,11 @@ class GenreCountSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Your tracks with this effective genre.")
 
 
+class GenreListSerializer(GenreCountSerializer):
+    uncertain = serializers.IntegerField(
+        help_text="How many of `count` are the model's best guess where it was unsure; playlists and stats leave these out.")
+
+
 class PlaylistSerializer(GenreCountSerializer):
     url = serializers.URLField()
     m3u_url = serializers.URLField()

@@ -135,7 +135,7 @@ class TrackListCreateView(ApiView):
     serializer_class = s.TrackSerializer
     filter_backends = [DjangoFilterBackend, SearchFilter, TrackOrdering]
     filterset_class = TrackFilter
-    search_fields = ["title", "artist", "album"]
+    search_fields = selectors.SEARCH_FIELDS
     ordering_fields = ["created_at", "updated_at", "title", "artist", "album", "duration", "status", "confidence"]
     ordering = ["-created_at"]
 
@@ -400,13 +400,13 @@ class GenreListView(ApiView):
     pagination_class = None  # one row per genre: a short list, answered whole
     @extend_schema(tags=["catalogue"], summary="The model's genres with how many of your tracks have each",
                    description="Counts match the tracks' `genre` filter, so a track the model was unsure of "
-                               "counts under its best guess.",
-                   responses={200: s.GenreCountSerializer(many=True), **COMMON_ERRORS})
+                               "counts under its best guess; `uncertain` says how many did.",
+                   responses={200: s.GenreListSerializer(many=True), **COMMON_ERRORS})
     def get(self, request):
-        counts = {row["genre"]: row["count"] for row in selectors.genre_counts(user=request.user)}
+        rows = {row["genre"]: row for row in selectors.genre_counts(user=request.user)}
         labels = selectors.installed_labels()
-        genres = labels + sorted(set(counts) - set(labels))
-        return Response([{"genre": genre, "count": counts.get(genre, 0)} for genre in genres])
+        genres = labels + sorted(set(rows) - set(labels))
+        return Response([rows.get(genre, {"genre": genre, "count": 0, "uncertain": 0}) for genre in genres])
 
 
 class AlbumListView(ApiView):

@@ -170,6 +170,9 @@ def test_invalid_filters_are_400(api, library, query):
 def test_search_and_ordering(api, library):
     assert ids(api.get("/api/v1/tracks/?search=night")) == {str(library["jazz"].pk)}
     assert ids(api.get("/api/v1/tracks/?search=hard")) == {str(library["rock"].pk)}
+    # An untagged track is found by its file name, as the library page finds it.
+    Track.objects.filter(pk=library["old"].pk).update(title="", original_name="field-recording-07.wav")
+    assert ids(api.get("/api/v1/tracks/?search=recording-07")) == {str(library["old"].pk)}
     ordered = api.get("/api/v1/tracks/?ordering=-confidence&status=done").json()["results"]
     confidences = [t["confidence"] for t in ordered]
     assert confidences == sorted(confidences, reverse=True)

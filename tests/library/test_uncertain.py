@@ -56,7 +56,9 @@ def test_filtering_and_sorting_still_use_the_stored_top_genre(alice_client, make
     make_track(user, title="Sure", genre="metal", confidence=0.9)
     filtered = alice_client.get(reverse("home"), {"genre": "metal", "sort": "confidence"})
     assert [t.title for t in filtered.context["page"].object_list] == ["Sure", "Maybe"]
-    assert {"genre": "metal", "count": 2} in filtered.context["genres"]  # the filter's own counts
+    # The filter's own counts, saying how many are guesses (the playlist will hold only one).
+    assert {"genre": "metal", "count": 2, "uncertain": 1} in filtered.context["genres"]
+    assert ">metal (2, 1 unsure)</option>" in filtered.content.decode()
     assert not alice_client.get(reverse("home"), {"genre": "rock"}).context["page"].object_list  # not the runner-up
 
 
