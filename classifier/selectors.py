@@ -16,6 +16,11 @@ def track_list(*, user):
     return Track.objects.filter(owner=user).select_related("prediction")
 
 
+def track_list_by_ids(*, user, track_ids) -> list[Track]:
+    """Those of the given tracks that are the user's (others' and unknown ids are left out)."""
+    return list(track_list(user=user).filter(pk__in=track_ids).defer(*LIST_DEFERRED))
+
+
 def track_get(*, user, track_id) -> Track:
     """The user's track or Http404, also for ids that exist but belong to someone else."""
     return get_object_or_404(track_list(user=user), pk=track_id)

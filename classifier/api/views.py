@@ -493,7 +493,8 @@ class PlaylistDetailView(ApiView):
     @extend_schema(
         tags=["catalogue"], operation_id="playlists_retrieve", summary="Your tracks of one genre, most confident first",
         description="JSON (paginated) by default; `Accept: audio/x-mpegurl` or `?format=m3u` gives an M3U "
-                    "playlist of absolute audio URLs (they need the same authentication). A track whose genre "
+                    "playlist whose entries are signed audio links: any player can open them, without a token, "
+                    "for `STREAM_LINK_DAYS` (7 by default). A track whose genre "
                     "the model was unsure of (`uncertain`) is left out until you set its genre.",
         parameters=[OpenApiParameter("format", str, enum=["json", "m3u"], required=False)],
         responses={(200, "application/json"): s.TrackSerializer(many=True),
@@ -505,8 +506,7 @@ class PlaylistDetailView(ApiView):
         if genre not in selectors.installed_labels() and not tracks.exists():
             raise ApiError("unknown_genre", f"There is no genre called “{genre}”.", 404)
         if request.accepted_renderer.format == M3URenderer.format:
-            text = m3u_playlist(tracks, lambda track: absolute(request, "api:track-audio", pk=track.pk),
-                                title=f"GenreWeb · {genre}")
+            text = m3u_playlist(tracks, title=f"GenreWeb · {genre}", site=request.build_absolute_uri("/"))
             return Response(text, headers={"Content-Disposition": content_disposition_header(False, f"{genre}.m3u")})
         page = self.paginate_queryset(tracks)
         return self.get_paginated_response(s.TrackSerializer(page, many=True, context={"request": request}).data)

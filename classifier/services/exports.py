@@ -11,6 +11,7 @@ from pathlib import PurePath
 
 from classifier.selectors import track_list
 from classifier.services.metadata import clean_text
+from classifier.services.streaming import stream_link_path
 from classifier.services.tags import download_name, track_tagged_copy
 
 logger = logging.getLogger(__name__)
@@ -86,14 +87,15 @@ def library_json_chunks(*, user):
     yield "\n]\n"
 
 
-def m3u_playlist(tracks, audio_url, *, title: str) -> str:
-    """Extended M3U text for `tracks`; `audio_url(track)` gives each entry's absolute URL."""
+def m3u_playlist(tracks, *, title: str, site: str) -> str:
+    """Extended M3U text for `tracks`, each entry a signed link on `site` (the absolute root URL,
+    e.g. request.build_absolute_uri("/")) that plays in any player, without a login."""
     lines = ["#EXTM3U", f"#PLAYLIST:{title}"]
     for track in tracks:
         label = " - ".join(filter(None, [track.artist, track.display_title]))
         label = " ".join(label.split())  # one line per entry, whatever the tags contain
         lines.append(f"#EXTINF:{round(track.duration) if track.duration else -1},{label}")
-        lines.append(audio_url(track))
+        lines.append(site.rstrip("/") + stream_link_path(track))
     return "\n".join(lines) + "\n"
 
 

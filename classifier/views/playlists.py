@@ -1,8 +1,8 @@
 """Genre playlists: an overview, a page that plays one genre in order, and an M3U export."""
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 
 from classifier import selectors
 from classifier.paging import IdFirstPaginator
@@ -13,7 +13,7 @@ from classifier.services.exports import m3u_playlist
 def playlist_list(request):
     # Counted as the playlists are built: without the guesses the model was unsure of.
     genres = selectors.genre_counts(user=request.user, certain_only=True)
-    return render(request, "playlists/list.html", {"genres": genres})
+    return render(request, "playlists/list.html", {"genres": genres, "stream_link_days": settings.STREAM_LINK_DAYS})
 
 
 def _tracks_or_404(request, genre):
@@ -34,16 +34,15 @@ def playlist_detail(request, genre):
         request.GET.get("page"))
     if not page.paginator.count:
         raise Http404("No tracks of this genre in your library.")
-    return render(request, "playlists/detail.html", {"genre": genre, "page": page, "offset": page.start_index() - 1})
+    return render(request, "playlists/detail.html", {"genre": genre, "page": page, "offset": page.start_index() - 1,
+                                                     "stream_link_days": settings.STREAM_LINK_DAYS})
 
 
 @login_required
 def playlist_m3u(request, genre):
-    """Extended M3U with absolute URLs; players send the session cookie only if they share it,
-    so this suits a browser-based player or a local one after logging in."""
-    text = m3u_playlist(_tracks_or_404(request, genre),
-                        lambda track: request.build_absolute_uri(reverse("track-audio", args=[track.pk])),
-                        title=f"GenreWeb · {genre}")
+    """Extended M3U whose entries are signed links, so any player can open it (services.streaming)."""
+    text = m3u_playlist(_tracks_or_404(request, genre), title=f"GenreWeb · {genre}",
+                        site=request.build_absolute_uri("/"))
     response = HttpResponse(text, content_type="audio/x-mpegurl; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_safe_name(genre)}.m3u"'
     return response

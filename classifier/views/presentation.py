@@ -57,9 +57,10 @@ def prediction_display(prediction, duration=None, labels=()) -> dict:
     }
 
 
-def track_status_payload(track) -> dict:
-    """What track.js polls: the status, the failure reason and, once done, the prediction."""
-    payload = {
+def track_status_summary(track) -> dict:
+    """The status, the failure reason and, once done, the genre with the top two guesses: what the
+    upload page polls for every track it sent."""
+    summary = {
         "id": str(track.pk),
         "status": track.status,
         "status_display": track.get_status_display(),
@@ -71,17 +72,27 @@ def track_status_payload(track) -> dict:
     }
     prediction = getattr(track, "prediction", None)
     if track.status == track.Status.DONE and prediction is not None:
-        payload["prediction"] = {
+        summary["prediction"] = {
             "genre": prediction.genre,
             "confidence": prediction.confidence,
             "uncertain": prediction.uncertain,
             "top_genres": [guess._asdict() for guess in prediction.top_two],
+        }
+    return summary
+
+
+def track_status_payload(track) -> dict:
+    """What track.js polls: the summary and, once done, the whole prediction."""
+    payload = track_status_summary(track)
+    if payload["prediction"] is not None:
+        prediction = track.prediction
+        payload["prediction"].update({
             "probabilities": prediction.probabilities,
             "timeline": prediction.timeline,
             "tags": dict(sorted(prediction.tags.items(), key=lambda item: -item[1])[:TOP_TAGS]),
             "model_version": prediction.model_version,
             "classified_at": prediction.classified_at.isoformat(),
-        }
+        })
         if track.spectrogram:
             payload["spectrogram_url"] = reverse("track-spectrogram", args=[track.pk])
     return payload

@@ -1,4 +1,6 @@
 """Uploading tracks and showing one track: its page, live status, audio and spectrogram."""
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -12,10 +14,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from classifier.api.throttling import UploadRateThrottle, page_throttle_wait, readable_wait
 from classifier.http import ranged_file_response, track_audio_response
-from classifier.selectors import installed_labels, track_get
+from classifier.selectors import installed_labels, track_get, track_list_by_ids
 from classifier.services.quota import StorageBudget
+from classifier.services.streaming import track_from_stream_token
 from classifier.services.uploads import ACCEPTED_DESCRIPTION, UploadRejected, track_upload, upload_too_large
-from classifier.views.presentation import prediction_display, track_status_payload
+from classifier.views.presentation import prediction_display, track_status_payload, track_status_summary
 
 # What the file chooser offers; the server decides by content (services.uploads), not by name.
 ACCEPT = "audio/*,.mp3,.wav,.flac,.ogg,.opus,.m4a,.aac,.aif,.aiff"
@@ -144,6 +147,32 @@ def track_detail(request, pk):
 def track_status(request, pk):
     track = track_get(user=request.user, track_id=pk)
     return JsonResponse(track_status_payload(track))
+
+
+# The upload page asks for the tracks it sent in one request, at most this many at a time.
+STATUSES_MAX_IDS = 100
+
+
+@never_cache
+@login_required
+@require_safe
+def track_statuses(request):
+    """?ids=<uuid>,<uuid>…: the status summary of each of those tracks that is the user's."""
+    try:
+        ids = [uuid.UUID(part) for part in request.GET.get("ids", "").split(",") if part.strip()]
+    except ValueError:
+        return JsonResponse({"error": "ids must be track ids separated by commas."}, status=400)
+    if len(ids) > STATUSES_MAX_IDS:
+        return JsonResponse({"error": f"Ask for at most {STATUSES_MAX_IDS} tracks at a time."}, status=400)
+    tracks = track_list_by_ids(user=request.user, track_ids=ids)
+    return JsonResponse({"tracks": [track_status_summary(track) for track in tracks]})
+
+
+@require_safe
+def track_stream(request, token):
+    """A track's audio by its signed link: what an M3U playlist's entries point at, for players
+    that have no login (services.streaming)."""
+    return track_audio_response(request, track_from_stream_token(token))
 
 
 def _owner_file(request, field, **kwargs):

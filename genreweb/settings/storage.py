@@ -76,6 +76,8 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", default=200) * 1024 * 1024
 USER_QUOTA_BYTES = env_int("USER_QUOTA_MB", default=10 * 1024, minimum=0) * 1024 * 1024
 # Bytes do not bound decoding time (a small file can hold hours of quiet audio); this does.
 UPLOAD_MAX_MINUTES = env_int("UPLOAD_MAX_MINUTES", default=180)
+# How long the signed audio links inside a downloaded M3U playlist play (classifier.services.streaming).
+STREAM_LINK_DAYS = env_int("STREAM_LINK_DAYS", default=7, minimum=1)
 # Shorter clips are refused: a blip has no genre, and the model would still name one.
 UPLOAD_MIN_SECONDS = env_float("UPLOAD_MIN_SECONDS", default=0.5)
 FILE_UPLOAD_HANDLERS = [

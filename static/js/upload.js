@@ -19,6 +19,10 @@
     var PARALLEL = 2; // enough to keep the line busy without starving each bar
     var waiting = [];
     var running = 0;
+    var classifying = {}; // track id -> its upload item, until the worker is done with it
+    var pollTimer = null;
+    var pollDelay = 2000;
+    var MAX_IDS = 100; // what tracks/status.json answers for at once
 
     function el(tag, className, text) {
       var node = document.createElement(tag);
@@ -36,7 +40,7 @@
       progress.setAttribute("aria-label", "Uploading " + file.name);
       li.appendChild(progress);
       li.appendChild(el("span", "upload-message", "Waiting…"));
-      list.insertBefore(li, list.firstChild);
+      list.appendChild(li); // in the order chosen, as the page without JavaScript lists them
       return li;
     }
 
@@ -50,6 +54,70 @@
         link.href = url;
         li.appendChild(link);
       }
+    }
+
+    function percent(probability) {
+      return (Math.round(probability * 1000) / 10).toFixed(1) + "%"; // as the track page writes it
+    }
+
+    // What the track page would say: the genre, or its top two when the model was unsure.
+    function outcome(track) {
+      if (track.status === "failed") return "Could not be classified: " + (track.failure_reason || "unknown error");
+      if (track.status === "queued") return "Queued for classification…";
+      if (track.status === "processing") return "Classifying…";
+      if (track.status !== "done") return "Looking up its result…"; // a duplicate, until the first answer
+      var prediction = track.prediction;
+      if (!prediction) return "Genre: " + (track.genre || "none");
+      if (prediction.uncertain && prediction.top_genres.length > 1) {
+        var top = prediction.top_genres;
+        return "Uncertain — maybe " + top[0].genre + " (" + percent(top[0].probability) + ") or " +
+          top[1].genre + " (" + percent(top[1].probability) + ")";
+      }
+      return "Genre: " + prediction.genre + " (" + percent(prediction.confidence) + ")";
+    }
+
+    function showStatus(li, track) {
+      var line = li.querySelector(".upload-status");
+      if (!line) {
+        line = el("span", "upload-status");
+        li.insertBefore(line, li.querySelector("a"));
+      }
+      line.textContent = outcome(track);
+      li.dataset.status = track.status;
+    }
+
+    function watch(li, trackId, status) {
+      classifying[trackId] = li;
+      showStatus(li, { status: status === "queued" || status === "processing" ? status : "unknown" });
+      if (!pollTimer) pollTimer = setTimeout(poll, pollDelay);
+    }
+
+    // One request for every track still being classified, until none is left or the page is gone.
+    function poll() {
+      pollTimer = null;
+      var ids = Object.keys(classifying).slice(0, MAX_IDS);
+      if (!ids.length || !form.isConnected || !window.fetch) return;
+      fetch(form.dataset.statusesUrl + "?ids=" + ids.join(","),
+        { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          pollDelay = 2000;
+          data.tracks.forEach(function (track) {
+            var li = classifying[track.id];
+            if (!li) return;
+            showStatus(li, track);
+            if (track.status === "done" || track.status === "failed") delete classifying[track.id];
+          });
+        })
+        .catch(function () {
+          pollDelay = Math.min(pollDelay * 2, 30000); // the server or the network is away: back off
+        })
+        .then(function () {
+          if (Object.keys(classifying).length && !pollTimer) pollTimer = setTimeout(poll, pollDelay);
+        });
     }
 
     function fallbackMessage(status) {
@@ -88,6 +156,7 @@
         }
         if (result) {
           finish(li, result.ok, result.message, result.url);
+          if (result.ok && result.track_id) watch(li, result.track_id, result.status);
           showStorage(JSON.parse(xhr.responseText).storage);
         } else if (xhr.responseURL && xhr.responseURL.indexOf("/accounts/login") !== -1) {
           finish(li, false, "You have been logged out. Log in again and retry this file.");

@@ -1,5 +1,8 @@
 """The upload and track pages in headless Chromium with the real worker: upload.js sends each
-file with its own progress bar, track.js polls until the result is in and shows it unaided."""
+file with its own progress bar and follows its classification until the genre is in; the track
+page shows it. (tests/browser/test_bad_files.py watches track.js bring a result in unaided.)"""
+import re
+
 import pytest
 
 from classifier.models import Prediction, Track
@@ -9,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(tra
 
 
 def browse(page, base_url, password, files, shots):
-    """Sign up, upload `files` with upload.js, open the accepted track and wait for its result.
+    """Sign up, upload `files` with upload.js, wait for the accepted one's genre, open its track.
     Returns what the pages showed; the database is checked by the caller."""
     seen = {"csp": []}
     page.on("console", lambda message: seen["csp"].append(message.text)
@@ -40,12 +43,16 @@ def browse(page, base_url, password, files, shots):
     seen["progress_left"] = page.locator(".upload-item progress").count()
     seen["ok_text"] = page.inner_text(".upload-item.ok")
     seen["error_text"] = page.inner_text(".upload-item.error")
+    # The page follows the classification and names the genre once the worker is done.
+    seen["queued_status"] = page.inner_text(".upload-item.ok .upload-status")
+    page.locator(".upload-item.ok[data-status=done]").wait_for(timeout=300_000)
+    seen["classified_status"] = page.inner_text(".upload-item.ok .upload-status")
+    page.screenshot(path=str(shots / "upload-classified.png"), full_page=True)
 
     page.locator(".upload-item.ok a", has_text="View track").click()
     page.wait_for_url("**/tracks/**")
     seen["track_url"] = page.url
-    # track.js polls the status and reloads once the worker is done; no refresh from here.
-    page.locator(".top-genre").wait_for(timeout=300_000)
+    page.locator(".top-genre").wait_for()
     # The first chip is the model's genre, or its top guess when it was unsure (then two chips).
     seen["genre"] = page.locator(".top-genre .genre-chip").first.text_content()
     seen["bars"] = page.locator(".bar-row").count()
@@ -82,6 +89,14 @@ def test_sign_up_upload_with_progress_and_watch_the_result_arrive(
     prediction = Prediction.objects.get(track=track)
     assert seen["track_url"].endswith(f"/tracks/{track.pk}/")
     assert seen["genre"] == prediction.genre
+    assert seen["queued_status"] in {"Queued for classification…", "Classifying…"} or seen["queued_status"].startswith(
+        ("Genre:", "Uncertain"))  # the worker may be that quick
+    if prediction.uncertain:
+        first, second = prediction.top_two
+        assert seen["classified_status"].startswith(f"Uncertain — maybe {first.genre} (") and f"or {second.genre} (" in seen["classified_status"]
+    else:
+        shown = re.fullmatch(rf"Genre: {prediction.genre} \((\d+\.\d)%\)", seen["classified_status"])
+        assert shown and float(shown[1]) == pytest.approx(prediction.confidence * 100, abs=0.06), seen["classified_status"]
     assert seen["bars"] == len(prediction.probabilities)
     assert seen["segments"] == len(prediction.timeline)
     assert seen["audio_src"] == f"/tracks/{track.pk}/audio/"

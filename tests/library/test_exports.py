@@ -3,6 +3,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from pathlib import Path
 
 import mutagen
@@ -189,15 +190,12 @@ def test_export_corrections_unknown_user(tmp_path, db):
 def test_m3u_keeps_each_entry_on_its_own_lines_whatever_the_tags_hold():
     # Tags are cleaned on the way in; the M3U writer does not rely on it: a line break in a tag
     # must never start a line of its own (a forged #EXTINF or URL entry).
-    tracks = [Track(pk=1, artist="Band\n#EXTINF:1,forged", title="Song\r\nhttp://evil.example/x.mp3", duration=61.6),
-              Track(pk=2, original_name="untitled.flac", duration=None)]
-    text = exports.m3u_playlist(tracks, lambda t: f"https://genreweb.example/tracks/{t.pk}/audio", title="rock")
+    tracks = [Track(pk=1, owner_id=1, artist="Band\n#EXTINF:1,forged", title="Song\r\nhttp://evil.example/x.mp3",
+                    duration=61.6),
+              Track(pk=2, owner_id=1, original_name="untitled.flac", duration=None)]
+    lines = exports.m3u_playlist(tracks, title="rock", site="https://genreweb.example/").splitlines()
 
-    assert text.splitlines() == [
-        "#EXTM3U",
-        "#PLAYLIST:rock",
-        "#EXTINF:62,Band #EXTINF:1,forged - Song http://evil.example/x.mp3",
-        "https://genreweb.example/tracks/1/audio",
-        "#EXTINF:-1,untitled",
-        "https://genreweb.example/tracks/2/audio",
-    ]
+    assert lines[:3] == ["#EXTM3U", "#PLAYLIST:rock", "#EXTINF:62,Band #EXTINF:1,forged - Song http://evil.example/x.mp3"]
+    assert lines[4] == "#EXTINF:-1,untitled"
+    assert len(lines) == 6
+    assert all(re.fullmatch(r"https://genreweb\.example/stream/[\w:.-]+/", line) for line in (lines[3], lines[5]))

@@ -195,6 +195,32 @@ def test_status_json_when_done_carries_the_prediction(alice_client, stored_track
     assert data["spectrogram_url"] == reverse("track-spectrogram", args=[track.pk])
 
 
+def test_the_upload_page_asks_for_all_its_tracks_at_once(alice_client, stored_track, other_user, django_assert_max_num_queries):
+    queued = stored_track("waiting.wav", seconds=1)
+    unsure = classified(stored_track("unsure.wav", seconds=2, seed=1), probabilities=UNSURE, uncertain=True)
+    failed = stored_track("broken.wav", seconds=1, seed=2)
+    Track.objects.filter(pk=failed.pk).update(status="failed", failure_reason="The audio could not be decoded: boom")
+    theirs = stored_track("theirs.wav", seconds=1, seed=3, owner=other_user)
+    ids = ",".join(str(track.pk) for track in (queued, unsure, failed, theirs))
+    with django_assert_max_num_queries(3):  # the session, the user, the tracks with their predictions
+        response = alice_client.get(reverse("track-statuses"), {"ids": ids})
+    assert response.status_code == 200 and "no-cache" in response["Cache-Control"]
+    found = {track["id"]: track for track in response.json()["tracks"]}
+    assert set(found) == {str(queued.pk), str(unsure.pk), str(failed.pk)}  # someone else's is not told
+    assert found[str(queued.pk)]["status"] == "queued" and found[str(queued.pk)]["prediction"] is None
+    assert found[str(unsure.pk)]["prediction"] == {
+        "genre": "jazz", "confidence": 0.41, "uncertain": True,
+        "top_genres": [{"genre": "jazz", "probability": 0.41}, {"genre": "blues", "probability": 0.38}]}
+    assert found[str(failed.pk)]["failure_reason"] == "The audio could not be decoded: boom"
+    assert found[str(unsure.pk)]["url"] == reverse("track-detail", args=[unsure.pk])
+
+
+@pytest.mark.parametrize("ids", ["not-an-id", ",".join(["6f1c5e2a-0000-4000-8000-000000000000"] * 101)])
+def test_the_status_list_refuses_what_is_not_a_short_list_of_ids(alice_client, ids):
+    response = alice_client.get(reverse("track-statuses"), {"ids": ids})
+    assert response.status_code == 400 and response.json()["error"]
+
+
 def test_failed_track_page_shows_the_reason(alice_client, stored_track):
     track = stored_track("broken.wav", seconds=1)
     Track.objects.filter(pk=track.pk).update(status="failed", failure_reason="The audio could not be decoded: boom")
