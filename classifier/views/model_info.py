@@ -64,10 +64,29 @@ def summary_table(metrics: dict) -> dict | None:
     if not isinstance(rows, list) or not rows:
         return None
     baselines = list(metrics.get("baselines") or {})
-    return {"baselines": [(b, _text(metrics["baselines"][b])) for b in baselines],
+    return {"baselines": [(b.replace("_", " "), _text(metrics["baselines"][b])) for b in baselines],
             "rows": [{"measured": r.get("measured"), "scoring": r.get("scoring"), "clips": r.get("clips"),
                       "model": _text(r.get("model")), "values": [_text(r.get(b)) for b in baselines],
                       "best": all((r.get("model") or 0) > (r.get(b) or 0) for b in baselines)} for r in rows]}
+
+
+def _percent(value) -> int | None:
+    return round(value * 100) if isinstance(value, (int, float)) else None
+
+
+def in_short(metrics: dict) -> dict:
+    """The page's first lines, for someone who only wants to know how far to trust a genre: the
+    range of the held-out accuracies in the summary, and what "uncertain" means and how often."""
+    scores = [row["model"] for row in metrics.get("summary") or [] if isinstance(row.get("model"), (int, float))]
+    calibration = metrics.get("calibration") or {}
+    share_certain = calibration.get("share_certain")
+    return {
+        "accuracy_low": _percent(min(scores)) if scores else None,
+        "accuracy_high": _percent(max(scores)) if scores else None,
+        "uncertain_below": _percent(calibration.get("uncertain_below")),
+        "share_uncertain": _percent(1 - share_certain) if isinstance(share_certain, (int, float)) else None,
+        "accuracy_when_certain": _percent(calibration.get("accuracy_when_certain")),
+    }
 
 
 def metrics_sections(metrics: dict) -> tuple[list, list]:
@@ -106,6 +125,7 @@ def model_info(request):
         "evaluation": evaluation,
         "caveats": [_text(c) for c in metrics.get("caveats") or []],
         "summary": summary_table(metrics),
+        "in_short": in_short(metrics),
         "targets": [{"what": t.get("what"), "value": _text(t.get("value")), "target": _text(t.get("target")),
                      "met": t.get("met")} for t in metrics.get("targets") or []],
         "below_baseline": [_text(n) for n in metrics.get("below_a_baseline") or []],

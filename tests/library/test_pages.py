@@ -121,6 +121,24 @@ def test_model_page_shows_how_good_it_is_beside_the_baselines(alice_client, bund
     assert '<td class="num">0.81</td><td class="num">0.62</td><td class="num">0.84</td>' in row  # not bold: a baseline is higher
     assert "not met" in html and "is not above the probe baseline" in html
     assert "within source" not in html
+    assert '<th scope="col" class="num" title="AudioSet genre classes, no training">zero shot audioset</th>' in html
+
+
+def test_model_page_says_in_short_how_far_to_trust_a_genre(alice_client, bundle_dir):
+    metrics = json.loads((bundle_dir / "performance_metrics.json").read_text())
+    metrics.update({
+        "summary": [{"measured": "gtzan folds", "scoring": "strict", "clips": 170, "model": 0.8},
+                    {"measured": "emotify held out", "scoring": "lenient", "clips": 150, "model": 0.733}],
+        "calibration": {"uncertain_below": 0.59, "share_certain": 0.6486, "accuracy_when_certain": 0.8542},
+    })
+    (bundle_dir / "performance_metrics.json").write_text(json.dumps(metrics))
+    html = alice_client.get(reverse("model-info")).content.decode()
+    short = " ".join(html[html.index('id="in-short"'):html.index("</section>", html.index('id="in-short"'))].split())
+    assert f"It names one of {len(LABELS)} genres" in short
+    assert "it named the right genre for 73–80&nbsp;% of the clips, depending on where the music came from" in short
+    assert ("When its top genre is below 59&nbsp;%, it says <em>uncertain</em> and names its two best guesses: that "
+            "was 35&nbsp;% of the clips it was tested on, and the genre it did name was right 85&nbsp;% of the time.") in short
+    assert html.index('id="in-short"') < html.index("How it is built and trained")
 
 
 def test_model_page_lists_the_labels_of_the_bundle_in_use(alice_client, bundle_dir):
