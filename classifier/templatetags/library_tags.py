@@ -77,16 +77,20 @@ def mmss(seconds):
 COVER_EDGES = {"large": 300, "small": 96}
 
 
-def _cover(context, track_id, genre, size, label) -> dict:
+def _cover(context, track_id, genre, size, label, unsure=False, failed=False) -> dict:
+    # What a placeholder says: the genre, a guess with its question mark, or why there is none.
+    placeholder = f"{genre}?" if genre and unsure else genre or ("no genre" if failed else "no genre yet")
     return {"track_id": track_id, "genre": genre, "size": size, "edge": COVER_EDGES[size], "label": label,
-            "hue": (context.get("hues") or {}).get(genre, 0)}
+            "hue": (context.get("hues") or {}).get(genre, 0), "unsure": unsure, "placeholder": placeholder}
 
 
 @register.inclusion_tag("catalogue/_cover.html", takes_context=True)
 def track_cover(context, track, size="large"):
     """The track's cover (owner-only URL), or a placeholder that names its genre. Colours come
-    from the `hues` the view put in the context (presentation.genre_hues)."""
-    return _cover(context, track.pk if track.cover else None, track.genre, size, track.display_title)
+    from the `hues` the view put in the context (presentation.genre_hues). A guess the model was
+    unsure of says so with a question mark, as the pages do with "maybe"."""
+    return _cover(context, track.pk if track.cover else None, track.genre, size, track.display_title,
+                  unsure=track.genre_uncertain, failed=track.status == track.Status.FAILED)
 
 
 @register.inclusion_tag("catalogue/_cover.html", takes_context=True)

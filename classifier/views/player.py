@@ -32,6 +32,7 @@ def queue_item(track, hues: dict[str, int]) -> dict:
         "artist": track.artist,
         "album": track.album,
         "genre": track.genre,
+        "genre_uncertain": track.genre_uncertain,  # the bar's placeholder then says "genre?"
         "hue": hues.get(track.genre, 0),
         "duration": track.duration,
         "url": reverse("track-detail", args=[track.pk]),

@@ -183,9 +183,10 @@
     ui.cover.hidden = genreOnly;
     ui.coverGenre.hidden = !genreOnly;
     if (genreOnly) {
-      ui.coverGenre.firstChild.textContent = item.genre || "no genre yet";
+      var unsure = item.genre && item.genre_uncertain; // a guess, said as the pages say it
+      ui.coverGenre.firstChild.textContent = item.genre ? item.genre + (unsure ? "?" : "") : "no genre yet";
       ui.coverGenre.style.setProperty("--hue", String(item.hue || 0));  // CSSOM: allowed by the CSP
-      ui.coverGenre.setAttribute("aria-label", "No cover" + (item.genre ? "; genre " + item.genre : ""));
+      ui.coverGenre.setAttribute("aria-label", "No cover" + (item.genre ? "; genre " + item.genre + (unsure ? ", maybe" : "") : ""));
     }
     ui.prev.disabled = ui.play.disabled = ui.seek.disabled = !item;
     ui.next.disabled = !item || current >= queue.length - 1;

@@ -274,6 +274,16 @@ def test_album_grid_shows_covers_and_a_placeholder_that_says_the_genre(user, tag
     html = alice_client.get(reverse("album-list")).content.decode()
     assert f'src="{reverse("track-cover", args=[with_cover.pk])}"' in html
     assert '<span class="cover-genre">reggae</span>' in html
+    # On a track page: a guess the model was unsure of keeps its question mark; a failed track has none.
+    unsure = tagged_upload(user, "u.mp3", {"title": "Unsure"}, genre="reggae")
+    Prediction.objects.filter(track=unsure).update(uncertain=True)
+    assert '<span class="cover-genre">reggae?</span>' in alice_client.get(
+        reverse("track-detail", args=[unsure.pk])).content.decode()
+    failed = tagged_upload(user, "f.mp3", {"title": "Broken"}, genre=None)
+    Track.objects.filter(pk=failed.pk).update(status=Track.Status.FAILED, failure_reason="boom")
+    page = alice_client.get(reverse("track-detail", args=[failed.pk])).content.decode()
+    assert '<span class="cover-genre">no genre</span>' in page
+    assert "The model has no genre for this track." in page and "Disagree with the model" not in page
     cover = alice_client.get(reverse("track-cover", args=[with_cover.pk]))
     assert cover.status_code == 200 and cover["Content-Type"] == "image/jpeg"
     assert b"".join(cover.streaming_content).startswith(b"\xff\xd8")
