@@ -159,7 +159,7 @@ STATUSES_MAX_IDS = 100
 def track_statuses(request):
     """?ids=<uuid>,<uuid>…: the status summary of each of those tracks that is the user's."""
     try:
-        ids = [uuid.UUID(part) for part in request.GET.get("ids", "").split(",") if part.strip()]
+        ids = [uuid.UUID(part.strip()) for part in request.GET.get("ids", "").split(",") if part.strip()]
     except ValueError:
         return JsonResponse({"error": "ids must be track ids separated by commas."}, status=400)
     if len(ids) > STATUSES_MAX_IDS:
