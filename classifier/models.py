@@ -192,6 +192,9 @@ class Prediction(models.Model):
     # validated, so shown beside the genre, never as it. {} for bundles without them and for
     # predictions stored before they existed.
     styles = models.JSONField(default=dict, blank=True)
+    # The analysed audio was (nearly) silent (ml.inference.SILENT_BELOW_DBFS): pages say so, since
+    # a genre for silence is not about music. False for predictions stored before it existed.
+    silent = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -22,7 +22,11 @@ from .bundle import CONFUSION_PNG, METRICS, load_config, load_model, read_json
 from .features import LogMel, plan_windows, segment_samples, to_batch
 
 __all__ = ["AudioError", "AudioInfo", "probe_audio", "Prediction", "Segment", "Classifier",
-           "get_classifier", "bundle_info", "resolve_device"]
+           "get_classifier", "bundle_info", "resolve_device", "SILENT_BELOW_DBFS"]
+
+# The analysed audio's RMS level under which a track counts as silent: -60 dBFS is about the
+# noise floor of a quiet room on a recording, and far below any mastered music (-20 to -8 dBFS).
+SILENT_BELOW_DBFS = -60.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Prediction:
     # Zero-shot style hints from AudioSet classes the bundle has no training data for (folk, soul,
     # punk...): probability each applies, highest first. Not validated, so never the genre.
     styles: dict[str, float] = dataclasses.field(default_factory=dict)
+    # The analysed windows are below SILENT_BELOW_DBFS: whatever genre comes out is not about music.
+    silent: bool = False
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -176,13 +182,16 @@ class Classifier:
             styles = dict(sorted(scores.items(), key=lambda kv: -kv[1]))
         emb = out["embedding"].float().mean(dim=0)
         emb = (emb / emb.norm().clamp_min(1e-12)).cpu()
+        samples = sum(len(w) for _, w in kept)
+        mean_square = sum(float(np.square(w, dtype=np.float64).sum()) for _, w in kept) / samples
+        level_dbfs = 10 * math.log10(mean_square + 1e-12)
         return Prediction(
             genre=self.labels[top], confidence=float(probs[top]),
             probabilities={lab: float(probs[i]) for i, lab in enumerate(self.labels)},
             timeline=timeline, tags=tags, embedding=emb.tolist(), model_version=self.version,
-            device=str(self.device), duration=round(sum(len(w) for _, w in kept) / self.sample_rate, 3),
+            device=str(self.device), duration=round(samples / self.sample_rate, 3),
             seconds=seconds, track_duration=round(info.duration, 3),
-            uncertain=bool(probs[top] < self.uncertain_below), styles=styles)
+            uncertain=bool(probs[top] < self.uncertain_below), styles=styles, silent=level_dbfs < SILENT_BELOW_DBFS)
 
     @torch.inference_mode()
     def spectrogram(self, path, max_frames: int = 1200) -> np.ndarray:

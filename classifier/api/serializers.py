@@ -51,11 +51,14 @@ class PredictionSerializer(serializers.ModelSerializer):
                   "summing to 1) that a style the model has no training data for applies (folk, soul, punk…). "
                   "Not validated: show them beside the genre, never as it. Empty for models without them and "
                   "for predictions made before them.")
+    silent = serializers.BooleanField(
+        help_text="The audio the model listened to was silent or nearly (below -60 dBFS): its genre says "
+                  "nothing about music. False for predictions made before this was measured.")
 
     class Meta:
         model = Prediction
         fields = ["genre", "confidence", "uncertain", "top_genres", "probabilities", "timeline", "tags",
-                  "styles", "model_version", "device", "seconds", "classified_at"]
+                  "styles", "silent", "model_version", "device", "seconds", "classified_at"]
 
 
 class TrackSerializer(serializers.ModelSerializer):

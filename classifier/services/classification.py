@@ -220,6 +220,7 @@ def _store_result(track: Track, result, png: bytes) -> None:
                 "seconds": result.seconds,
                 "uncertain": result.uncertain,
                 "styles": result.styles,
+                "silent": result.silent,
             },
         )
         track.spectrogram.save(f"{track.pk}.png", ContentFile(png), save=False)

@@ -39,6 +39,7 @@ def test_upload_and_poll_until_classified(celery_worker, api, audio_file, settin
     assert set(prediction["probabilities"]) == set(labels)
     assert sum(prediction["probabilities"].values()) == pytest.approx(1, abs=1e-3)
     assert prediction["timeline"] and prediction["tags"] and prediction["model_version"]
+    assert prediction["silent"] is False  # generated music, well above the silence level
     # The embedding is served through "similar", not the detail.
     assert api.get(f"{url}similar/").json() == {"results": []}
 

@@ -49,9 +49,21 @@ def noise_file(tmp_path):
 @pytest.mark.parametrize("make", [speech_file, noise_file, lambda tmp_path: None], ids=["speech", "noise", "silence"])
 def test_non_music_is_uncertain(shipped_classifier, silence_file, tmp_path, make):
     # Silence, noise and talk carry no genre: the page must say "uncertain", not name one.
-    pred = shipped_classifier.predict(make(tmp_path) or silence_file)
+    made = make(tmp_path)
+    pred = shipped_classifier.predict(made or silence_file)
     check_distribution(pred, shipped_classifier.labels)
     assert pred.uncertain and pred.confidence < shipped_classifier.uncertain_below
+    # Only silence is said to be silent: talk and noise are sound, just not music.
+    assert pred.silent == (made is None)
+
+
+def test_a_quiet_recording_is_not_silent_but_a_near_silent_one_is(shipped_classifier, tmp_path):
+    t = np.arange(22050 * 6) / 22050
+    tone = np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    for gain_db, silent in [(-40, False), (-55, False), (-66, True), (-90, True)]:
+        path = tmp_path / f"tone{gain_db}.wav"
+        sf.write(path, tone * 10 ** (gain_db / 20), 22050, subtype="FLOAT")  # RMS: gain - 3 dBFS
+        assert shipped_classifier.predict(path).silent is silent, gain_db
 
 
 def test_short_clip_still_predicts(shipped_classifier, format_files):

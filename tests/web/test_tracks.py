@@ -77,6 +77,15 @@ def test_done_track_page_shows_genre_bars_timeline_tags_and_spectrogram(alice_cl
     assert "not analysed" not in html  # the two windows cover the whole 6 s
 
 
+def test_a_silent_track_says_its_genre_is_not_about_music(alice_client, stored_track):
+    quiet = classified(stored_track("quiet.wav", seconds=2), uncertain=True)
+    Prediction.objects.filter(track=quiet).update(silent=True)
+    html = alice_client.get(reverse("track-detail", args=[quiet.pk])).content.decode()
+    assert 'id="silent-note"' in html and "This track is silent, or nearly" in html
+    loud = classified(stored_track("loud.wav", seconds=2, seed=3))
+    assert 'id="silent-note"' not in alice_client.get(reverse("track-detail", args=[loud.pk])).content.decode()
+
+
 def test_the_timeline_says_what_the_windows_leave_out(alice_client, stored_track):
     track = classified(stored_track("long.wav", seconds=6))
     Track.objects.filter(pk=track.pk).update(duration=24.0)  # the two 3 s windows are a quarter of it
