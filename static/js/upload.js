@@ -65,6 +65,7 @@
       if (track.status === "failed") return "Could not be classified: " + (track.failure_reason || "unknown error");
       if (track.status === "queued") return "Queued for classification…";
       if (track.status === "processing") return "Classifying…";
+      if (track.status === "gone") return "No longer in your library.";
       if (track.status !== "done") return "Looking up its result…"; // a duplicate, until the first answer
       var prediction = track.prediction;
       if (!prediction) return "Genre: " + (track.genre || "none");
@@ -105,11 +106,19 @@
         })
         .then(function (data) {
           pollDelay = 2000;
+          var answered = {};
           data.tracks.forEach(function (track) {
+            answered[track.id] = true;
             var li = classifying[track.id];
             if (!li) return;
             showStatus(li, track);
             if (track.status === "done" || track.status === "failed") delete classifying[track.id];
+          });
+          // Deleted meanwhile (from another tab): nothing more will come for it.
+          ids.forEach(function (id) {
+            if (answered[id] || !classifying[id]) return;
+            showStatus(classifying[id], { status: "gone" });
+            delete classifying[id];
           });
         })
         .catch(function () {

@@ -4,9 +4,11 @@ page shows it. (tests/browser/test_bad_files.py watches track.js bring a result 
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from classifier.models import Prediction, Track
-from tests.browser.pages import choose_upload_files
+from classifier.services.tracks import track_delete
+from tests.browser.pages import choose_upload_files, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -102,3 +104,15 @@ def test_sign_up_upload_with_progress_and_watch_the_result_arrive(
     assert seen["audio_src"] == f"/tracks/{track.pk}/audio/"
     assert not seen["phone_overflow"]  # nothing sticks out sideways on a phone
     assert seen["csp"] == []  # from the upload to the result drawn in place, nothing the policy blocks
+
+
+def test_an_upload_deleted_before_its_result_says_so(page, live_server, make_user, password, audio_file):
+    # No worker: the track stays queued until it is deleted (as from another tab).
+    user = make_user("upload-uma")
+    log_in(page, live_server.url, user, password, "/upload/")
+    choose_upload_files(page, [audio_file("gone.wav", seconds=2)])
+    status = page.locator(".upload-item.ok .upload-status")
+    expect(status).to_have_text("Queued for classification…", timeout=30_000)
+    track_delete(track=Track.objects.get(owner=user, original_name="gone.wav"))
+    expect(status).to_have_text("No longer in your library.")
+    expect(page.locator(".upload-item.ok")).to_have_attribute("data-status", "gone")
