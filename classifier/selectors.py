@@ -83,21 +83,15 @@ def genre_counts(*, user, certain_only=False) -> list[dict]:
     it differs from a playlist's. `certain_only` leaves them out ([{"genre", "count"}]), as
     playlists do."""
     tracks = Track.objects.filter(owner=user)
+    # COUNT(*), not COUNT(id): SQLite then reads the (owner, listed_genre, listed_uncertain) index
+    # alone, not every row (1 ms instead of 10 at 10,000 tracks).
+    counts = {"count": Count("*")}
     if certain_only:
         tracks = tracks.exclude(uncertain_guess())
-    rows = (
-        tracks
-        .annotate(g=effective_genre())
-        .exclude(g__isnull=True)
-        .values("g")
-        # COUNT(*), not COUNT(id): SQLite then reads the (owner, listed_genre, listed_uncertain)
-        # index alone, not every row (1 ms instead of 10 at 10,000 tracks).
-        .annotate(count=Count("*"), uncertain=Count("pk", filter=uncertain_guess()))
-        .order_by("-count", "g")
-    )
-    if certain_only:
-        return [{"genre": row["g"], "count": row["count"]} for row in rows]
-    return [{"genre": row["g"], "count": row["count"], "uncertain": row["uncertain"]} for row in rows]
+    else:
+        counts["uncertain"] = Count("pk", filter=uncertain_guess())
+    rows = tracks.annotate(g=effective_genre()).exclude(g__isnull=True).values("g").annotate(**counts)
+    return [{"genre": row.pop("g"), **row} for row in rows.order_by("-count", "g")]
 
 
 def playlist_tracks(*, user, genre):

@@ -52,8 +52,8 @@ class PredictionSerializer(serializers.ModelSerializer):
                   "Not validated: show them beside the genre, never as it. Empty for models without them and "
                   "for predictions made before them.")
     silent = serializers.BooleanField(
-        help_text="The audio the model listened to was silent or nearly (below -60 dBFS): its genre says "
-                  "nothing about music. False for predictions made before this was measured.")
+        help_text="The audio the model listened to was silent or nearly (below the model's silence level): "
+                  "its genre says nothing about music. False for predictions made before this was measured.")
 
     class Meta:
         model = Prediction
