@@ -59,7 +59,7 @@ class FeatureBank:
         self.model, self.feats, self.device = model.eval(), config["features"], device
         self.cache = Path(cache) if cache else None
         # What the outputs depend on besides the clip and the view: front ends, backbones, weights.
-        arch = {k: v for k, v in config["architecture"]["params"].items() if k not in ("head_inputs", "prior")}
+        arch = {k: v for k, v in config["architecture"]["params"].items() if k not in ("head_inputs", "prior", "prior_rule")}
         self.identity = json.dumps({"features": self.feats, "backbones": arch, **(identity or {})}, sort_keys=True)
 
     def _path(self, clip: Clip, view: dict) -> Path | None:

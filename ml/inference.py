@@ -20,6 +20,7 @@ import torch
 from .audio import AudioError, AudioInfo, probe_audio, read_windows, stream_audio
 from .bundle import CONFUSION_PNG, METRICS, load_config, load_model, read_json
 from .features import LogMel, plan_windows, segment_samples, to_batch
+from .models.fusion import class_mask, group_logits
 
 __all__ = ["AudioError", "AudioInfo", "probe_audio", "Prediction", "Segment", "Classifier",
            "get_classifier", "bundle_info", "resolve_device", "SILENT_BELOW_DBFS"]
@@ -96,6 +97,8 @@ class Classifier:
         self.temperature = float(calibration.get("temperature", 1.0))
         self.uncertain_below = float(calibration.get("uncertain_below", 0.0))
         self.style_tags: dict[str, list[int]] = config.get("style_tags", {})
+        self.style_mask = class_mask(list(self.style_tags.values()))
+        self.group_rule = config["architecture"].get("params", {}).get("prior_rule", "max")
 
     @classmethod
     def from_bundle(cls, bundle_dir, device: str = "auto", threads: int | None = None) -> "Classifier":
@@ -176,9 +179,9 @@ class Classifier:
             tags = {self.tags[i]: float(scores[i]) for i in scores.argsort(descending=True).tolist()}
         styles = {}
         if "audioset" in out and self.style_tags:
-            # multi-label AudioSet probabilities: a style's is its strongest class, window-averaged
-            audioset = torch.sigmoid(out["audioset"].float()).cpu()
-            scores = {name: float(audioset[:, ids].amax(dim=1).mean()) for name, ids in self.style_tags.items()}
+            # a style's classes scored as the genre prior's are (the bundle's rule), window-averaged
+            chance = torch.sigmoid(group_logits(out["audioset"].float().cpu(), self.style_mask, self.group_rule))
+            scores = dict(zip(self.style_tags, chance.mean(dim=0).tolist()))
             styles = dict(sorted(scores.items(), key=lambda kv: -kv[1]))
         emb = out["embedding"].float().mean(dim=0)
         emb = (emb / emb.norm().clamp_min(1e-12)).cpu()

@@ -108,8 +108,8 @@ class Baselines:
 
 
 BASELINE_METHODS = {
-    "zero_shot_audioset": "EfficientAT mn04_as AudioSet genre logits (the model's prior, label -> strongest of its "
-                          "AudioSet classes), mean window softmax; no training",
+    "zero_shot_audioset": "EfficientAT mn04_as AudioSet genre logits (the model's prior: a label's AudioSet classes "
+                          "combined by the bundle's prior_rule), mean window softmax; no training",
     "zero_shot_tags": "MSD MusiCNN tags mapped to genres by hand (mean logit of a genre's tags; genres without a "
                       "tag are never predicted), mean window softmax; no training",
     "probe": "standardised, class-balanced logistic regression (scikit-learn defaults) on the MusiCNN taggers' "

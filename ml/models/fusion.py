@@ -14,6 +14,7 @@ labels miss.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 import torchaudio
 from torch import nn
 
@@ -22,6 +23,27 @@ from .efficientat import EMBEDDING_DIM, N_CLASSES, SAMPLE_RATE, EfficientATFront
 from .musicnn import MusiCNN
 
 EFFICIENTAT = "efficientat"
+# How a group of AudioSet classes (a genre's, a style's) scores: "noisy_or", the chance that any of
+# them applies, reading AudioSet's independent multi-label outputs as such; "max", the strongest
+# class alone, what bundles before noisy_or used (and still get: their config names no rule).
+GROUP_RULES = ("max", "noisy_or")
+
+
+def class_mask(groups: list[list[int]]) -> torch.Tensor:
+    """(groups, classes) boolean mask from each group's AudioSet class indices."""
+    mask = torch.zeros(len(groups), N_CLASSES, dtype=torch.bool)
+    for i, ids in enumerate(groups):
+        mask[i, ids] = True
+    return mask
+
+
+def group_logits(audioset_logits: torch.Tensor, mask: torch.Tensor, rule: str) -> torch.Tensor:
+    """(B, classes) AudioSet logits -> (B, groups) logits of each group of classes, by ``rule``."""
+    if rule == "max":
+        return audioset_logits[:, None, :].masked_fill(~mask, float("-inf")).amax(dim=2)
+    # log P(none applies) = sum of log(1 - sigmoid) over the group; the clamp keeps the log finite
+    log_none = F.logsigmoid(-audioset_logits)[:, None, :].masked_fill(~mask, 0.0).sum(dim=2).clamp(max=-1e-30)
+    return torch.log(-torch.expm1(log_none)) - log_none
 
 
 class PriorHead(nn.Module):
@@ -44,14 +66,19 @@ class PriorHead(nn.Module):
 class GenreFusion(nn.Module):
     """Waveform windows (B, samples) at 32 kHz -> {"logits", "tags", "embedding"}.
 
-    ``prior`` maps each label, in label order, to the AudioSet classes whose strongest logit is its
-    zero-shot score; ``head_inputs`` names the backbone outputs the correction reads.
+    ``prior`` maps each label, in label order, to the AudioSet classes that give its zero-shot score,
+    combined by ``prior_rule`` (``GROUP_RULES``); ``head_inputs`` names the backbone outputs the
+    correction reads.
     """
 
     def __init__(self, labels: list[str], prior: dict[str, list[int]], musicnn_features: dict,
                  taggers: list[str] | tuple[str, ...] = ("MSD_musicnn",),
-                 head_inputs: list[str] | tuple[str, ...] = ("MSD_musicnn",), n_tags: int = 50):
+                 head_inputs: list[str] | tuple[str, ...] = ("MSD_musicnn",), n_tags: int = 50,
+                 prior_rule: str = "max"):
         super().__init__()
+        if prior_rule not in GROUP_RULES:
+            raise ValueError(f"prior_rule must be one of {GROUP_RULES}, not {prior_rule!r}")
+        self.prior_rule = prior_rule
         missing = [lab for lab in labels if not prior.get(lab)]
         if missing or any(not 0 <= i < N_CLASSES for ids in prior.values() for i in ids):
             raise ValueError(f"every label needs AudioSet classes 0..{N_CLASSES - 1} (missing: {missing})")
@@ -65,11 +92,7 @@ class GenreFusion(nn.Module):
         self.musicnn_mel = LogMel(musicnn_features)
         self.musicnn = nn.ModuleDict({name: MusiCNN(n_mels=musicnn_features["n_mels"], n_tags=n_tags)
                                       for name in self.tagger_names})
-        # (labels, classes) 0/1 mask: a label's prior is the max logit over its classes.
-        mask = torch.zeros(len(labels), N_CLASSES, dtype=torch.bool)
-        for i, lab in enumerate(labels):
-            mask[i, prior[lab]] = True
-        self.register_buffer("prior_mask", mask, persistent=False)
+        self.register_buffer("prior_mask", class_mask([prior[lab] for lab in labels]), persistent=False)
         dims = {EFFICIENTAT: EMBEDDING_DIM, **{n: net.dense_bn.num_features for n, net in self.musicnn.items()}}
         self.head = PriorHead(len(labels), sum(dims[n] for n in self.head_inputs))
 
@@ -90,8 +113,7 @@ class GenreFusion(nn.Module):
         return out
 
     def prior(self, audioset_logits: torch.Tensor) -> torch.Tensor:
-        masked = audioset_logits[:, None, :].masked_fill(~self.prior_mask, float("-inf"))
-        return masked.amax(dim=2)
+        return group_logits(audioset_logits, self.prior_mask, self.prior_rule)
 
     def head_input(self, outputs: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.cat([outputs[n] for n in self.head_inputs], dim=1)

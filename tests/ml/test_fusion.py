@@ -31,15 +31,34 @@ def test_every_label_has_prior_classes_and_electronic_is_one():
         build_model(config)
 
 
-def test_prior_is_the_strongest_logit_of_each_labels_classes(model):
-    logits = torch.full((1, 527), -9.0)
+def _prior_of(rule: str) -> dict[str, float]:
+    logits = torch.full((1, 527), -20.0)
     logits[0, 241] = 2.0   # Techno: electronic
-    logits[0, 239] = 1.0   # Electronic music: weaker, ignored
+    logits[0, 239] = 0.0   # Electronic music: electronic
     logits[0, 237] = 0.5   # Classical music
-    prior = model.prior(logits)[0]
-    labels = FUSION["labels"]
-    assert prior[labels.index("electronic")] == 2.0 and prior[labels.index("classical")] == 0.5
-    assert prior[labels.index("jazz")] == -9.0
+    model = build_model(fusion_config(prior_rule=rule))
+    return dict(zip(FUSION["labels"], model.prior(logits)[0].tolist()))
+
+
+def test_the_shipped_prior_is_the_chance_that_any_of_a_labels_classes_applies():
+    assert FUSION["architecture"]["params"]["prior_rule"] == "noisy_or"
+    prior = _prior_of("noisy_or")
+    # Techno p = 0.881 and Electronic music p = 0.5: either applies with 1 - 0.119 * 0.5 = 0.9404
+    p_techno = 1 / (1 + np.exp(-2.0))
+    union = 1 - (1 - p_techno) * 0.5
+    assert prior["electronic"] == pytest.approx(np.log(union / (1 - union)), abs=1e-4)
+    assert prior["classical"] == pytest.approx(0.5, abs=1e-4)      # one class: its own logit
+    assert prior["jazz"] == pytest.approx(np.log(2) - 20, abs=0.01)  # Jazz and Swing, both at -20
+
+
+def test_bundles_without_a_rule_keep_the_strongest_class():
+    params = {k: v for k, v in FUSION["architecture"]["params"].items() if k != "prior_rule"}
+    model = build_model({**fusion_config(), "architecture": {"name": "fusion_genre", "params": params}})
+    assert model.prior_rule == "max"
+    prior = _prior_of("max")
+    assert prior["electronic"] == 2.0 and prior["classical"] == 0.5 and prior["jazz"] == -20.0
+    with pytest.raises(ValueError, match="prior_rule"):
+        build_model(fusion_config(prior_rule="mean"))
 
 
 def test_untrained_head_is_the_prior_and_batches_equal_single_windows(model):
