@@ -268,6 +268,23 @@ def null_wave(rng: np.random.Generator, n: int) -> np.ndarray:
     return (hiss * 10 ** (rng.uniform(-70, -10) / 20)).astype(np.float32)
 
 
+def tone_wave(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
+    """A steady test signal at a random level: one sine, a held chord of 2-4 sines, or a
+    logarithmic sweep. Not music in any genre, though its pure synthetic sound pulls the
+    backbones toward "electronic"."""
+    t = np.arange(n) / sr
+    kind = rng.integers(3)
+    if kind == 2:
+        f0, f1 = rng.uniform(30, 300), rng.uniform(1000, min(12000, 0.45 * sr))
+        rate = np.log(f1 / f0) / t[-1]
+        wave = np.sin(2 * np.pi * f0 * np.expm1(rate * t) / rate)
+    else:
+        root = rng.uniform(50, 2000) if kind == 0 else rng.uniform(80, 600)
+        steps = [0] if kind == 0 else rng.choice([0, 3, 4, 5, 7, 9, 12], size=rng.integers(2, 5), replace=False)
+        wave = sum(np.sin(2 * np.pi * root * 2 ** (s / 12) * t + rng.uniform(0, 2 * np.pi)) for s in steps) / len(steps)
+    return (wave * 10 ** (rng.uniform(-40, -6) / 20)).astype(np.float32)
+
+
 # Words and voices for synthetic talk: what matters is the sound of speech (formants, syllable
 # rhythm, pauses) in several voices and languages, not the meaning.
 _WORDS = ("the weather today news report market city council morning evening traffic road "

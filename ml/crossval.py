@@ -144,9 +144,10 @@ def calibrate(proto: Protocol, logits: list[torch.Tensor], target: float) -> dic
 
 
 def non_music(model, bank: FeatureBank, calibration: dict, seed: int) -> dict:
-    """The shipped head on fresh windows of silence, noise and talk: how often it says 'uncertain'."""
+    """The shipped head on fresh windows of silence, noise, talk and test tones: how often it says 'uncertain'."""
     out = {}
-    for kind, recipe in (("silence_or_noise", {"null_windows": 100}), ("speech", {"speech_windows": 40})):
+    for kind, recipe in (("silence_or_noise", {"null_windows": 100}), ("speech", {"speech_windows": 40}),
+                         ("tones", {"tone_windows": 40})):
         probs = torch.softmax(window_logits(model, null_outputs(bank, recipe, seed + 1)) / calibration["temperature"], dim=1)
         top = probs.max(dim=1).values.numpy()
         out[kind] = {"windows": len(top), "max_top_probability": round(float(top.max()), 4),

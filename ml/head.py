@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .augment import null_wave, speech_wave
+from .augment import null_wave, speech_wave, tone_wave
 from .bank import FeatureBank
 from .features import segment_samples
 from .models.fusion import GenreFusion
@@ -85,12 +85,14 @@ def train_view(recipe: dict, seed: int) -> dict:
 
 
 def null_outputs(bank: FeatureBank, recipe: dict, seed: int) -> dict[str, np.ndarray] | None:
-    """Backbone outputs of the recipe's ``null_windows`` of silence or noise and ``speech_windows``
-    of synthetic talk: non-music the head must stay unsure about (None when it names none)."""
+    """Backbone outputs of the recipe's ``null_windows`` of silence or noise, ``speech_windows`` of
+    synthetic talk and ``tone_windows`` of test tones: non-music the head must stay unsure about
+    (None when it names none)."""
     rng = np.random.default_rng(seed)
     size, sr = segment_samples(bank.feats), bank.feats["sample_rate"]
     waves = [null_wave(rng, size) for _ in range(recipe.get("null_windows", 0))]
     waves += [speech_wave(rng, size, sr) for _ in range(recipe.get("speech_windows", 0))]
+    waves += [tone_wave(rng, size, sr) for _ in range(recipe.get("tone_windows", 0))]
     return bank.run(waves) if waves else None
 
 

@@ -204,3 +204,19 @@ def test_speech_wave_is_talk_of_the_asked_length_and_repeatable():
     assert 1e-3 < np.abs(a).max() <= 1.0
     assert (np.abs(a) > 1e-3).mean() > 0.3  # mostly voiced, not a click in silence
     np.testing.assert_array_equal(a, b)
+
+
+def test_tone_wave_is_a_steady_tone_chord_or_sweep_of_the_asked_length_and_repeatable():
+    from ml.augment import tone_wave
+    sr, n = 32000, 96000
+    for seed in range(12):
+        a, b = tone_wave(np.random.default_rng(seed), n, sr), tone_wave(np.random.default_rng(seed), n, sr)
+        np.testing.assert_array_equal(a, b)
+        assert a.shape == (n,) and a.dtype == np.float32 and np.isfinite(a).all()
+        assert 10 ** (-41 / 20) < np.abs(a).max() <= 10 ** (-6 / 20) + 1e-6
+        # Tonal, not noise: a few spectral lines (or one moving line) hold most of the energy
+        # of each 64 ms frame, where white noise spreads it over half the bins.
+        frames = a[: n // 2048 * 2048].reshape(-1, 2048) * np.hanning(2048)
+        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+        top = np.sort(power, axis=1)[:, -40:].sum(axis=1) / power.sum(axis=1)
+        assert top.min() > 0.9, (seed, top.min())

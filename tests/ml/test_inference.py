@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from ml.inference import AudioError, Prediction, bundle_info, get_classifier
-from tests.ml.conftest import SHIPPED_BUNDLE
+from tests.ml.conftest import SHIPPED_BUNDLE, tone
 
 
 def check_distribution(pred: Prediction, labels: list[str]) -> None:
@@ -46,14 +46,23 @@ def noise_file(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("make", [speech_file, noise_file, lambda tmp_path: None], ids=["speech", "noise", "silence"])
+def tone_file(tmp_path):
+    """A test tone, then a held chord: steady synthetic sound, no genre (a sine was 'electronic', 0.77)."""
+    path = tmp_path / "tones.wav"
+    chord = sum(tone(f, 10, 22050) for f in (261.6, 329.6, 392.0)) / 3
+    sf.write(path, np.concatenate([tone(440, 10, 22050), chord]), 22050)
+    return path
+
+
+@pytest.mark.parametrize("make", [speech_file, noise_file, tone_file, lambda tmp_path: None],
+                         ids=["speech", "noise", "tones", "silence"])
 def test_non_music_is_uncertain(shipped_classifier, silence_file, tmp_path, make):
-    # Silence, noise and talk carry no genre: the page must say "uncertain", not name one.
+    # Silence, noise, talk and test tones carry no genre: the page must say "uncertain", not name one.
     made = make(tmp_path)
     pred = shipped_classifier.predict(made or silence_file)
     check_distribution(pred, shipped_classifier.labels)
     assert pred.uncertain and pred.confidence < shipped_classifier.uncertain_below
-    # Only silence is said to be silent: talk and noise are sound, just not music.
+    # Only silence is said to be silent: talk, noise and tones are sound, just not music.
     assert pred.silent == (made is None)
 
 
