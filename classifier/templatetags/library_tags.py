@@ -4,6 +4,7 @@ from django.utils.html import format_html
 
 from classifier import selectors
 from classifier.services.corrections import genre_choices
+from classifier.views.presentation import cover_placeholder
 
 register = template.Library()
 
@@ -78,10 +79,9 @@ COVER_EDGES = {"large": 300, "small": 96}
 
 
 def _cover(context, track_id, genre, size, label, unsure=False, failed=False) -> dict:
-    # What a placeholder says: the genre, a guess with its question mark, or why there is none.
-    placeholder = f"{genre}?" if genre and unsure else genre or ("no genre" if failed else "no genre yet")
-    return {"track_id": track_id, "genre": genre, "size": size, "edge": COVER_EDGES[size], "label": label,
-            "hue": (context.get("hues") or {}).get(genre, 0), "unsure": unsure, "placeholder": placeholder}
+    return {"track_id": track_id, "size": size, "edge": COVER_EDGES[size], "label": label,
+            "hue": (context.get("hues") or {}).get(genre, 0),
+            "placeholder": cover_placeholder(genre, unsure=unsure, failed=failed)}
 
 
 @register.inclusion_tag("catalogue/_cover.html", takes_context=True)

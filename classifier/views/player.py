@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from classifier import selectors
-from classifier.views.presentation import genre_hues
+from classifier.views.presentation import cover_placeholder, genre_hues
 
 # ?<source>=<value>: how the value is read, what it names (for messages), and the tracks it
 # stands for in playing order. Another user's track, album or artist is a 404 (selectors).
@@ -32,7 +32,10 @@ def queue_item(track, hues: dict[str, int]) -> dict:
         "artist": track.artist,
         "album": track.album,
         "genre": track.genre,
-        "genre_uncertain": track.genre_uncertain,  # the bar's placeholder then says "genre?"
+        "genre_uncertain": track.genre_uncertain,
+        # what the bar's placeholder says when there is no cover, worded as the pages word it
+        "placeholder": cover_placeholder(track.genre, unsure=track.genre_uncertain,
+                                         failed=track.status == track.Status.FAILED),
         "hue": hues.get(track.genre, 0),
         "duration": track.duration,
         "url": reverse("track-detail", args=[track.pk]),

@@ -14,6 +14,14 @@ def genre_hues(labels) -> dict[str, int]:
     return {label: round(i * 360 / max(len(labels), 1)) for i, label in enumerate(labels)}
 
 
+def cover_placeholder(genre: str, *, unsure: bool = False, failed: bool = False) -> dict:
+    """What a placeholder for a missing cover says, on the pages and in the player bar: the genre,
+    a guess with its question mark (as the pages say "maybe"), or why there is none."""
+    text = f"{genre}?" if genre and unsure else genre or ("no genre" if failed else "no genre yet")
+    label = "No cover" + (f"; genre {genre}" + (", maybe" if unsure else "") if genre else "")
+    return {"text": text, "label": label}
+
+
 def prediction_display(prediction, duration=None, labels=()) -> dict:
     """Bars (sorted by probability), the top two genres (what an uncertain prediction shows),
     timeline segments as % of the track, the top tags, and the style hints that reach

@@ -54,6 +54,8 @@
     var saved = null;
     try { saved = JSON.parse(window.sessionStorage.getItem(KEY) || "null"); } catch (e) { saved = null; }
     if (!saved || !Array.isArray(saved.items) || !saved.items.length) return;
+    // A queue saved by an older version of the page lacks fields the bar now reads: start afresh.
+    if (!saved.items.every(function (item) { return item && item.audio_url && item.placeholder; })) return;
     queue = saved.items;
     var index = Math.min(Math.max(saved.index | 0, 0), queue.length - 1);
     load(index, { play: !!saved.playing, at: Number(saved.time) || 0 });
@@ -183,10 +185,9 @@
     ui.cover.hidden = genreOnly;
     ui.coverGenre.hidden = !genreOnly;
     if (genreOnly) {
-      var unsure = item.genre && item.genre_uncertain; // a guess, said as the pages say it
-      ui.coverGenre.firstChild.textContent = item.genre ? item.genre + (unsure ? "?" : "") : "no genre yet";
+      ui.coverGenre.firstChild.textContent = item.placeholder.text;  // worded by the server, as on the pages
       ui.coverGenre.style.setProperty("--hue", String(item.hue || 0));  // CSSOM: allowed by the CSP
-      ui.coverGenre.setAttribute("aria-label", "No cover" + (item.genre ? "; genre " + item.genre + (unsure ? ", maybe" : "") : ""));
+      ui.coverGenre.setAttribute("aria-label", item.placeholder.label);
     }
     ui.prev.disabled = ui.play.disabled = ui.seek.disabled = !item;
     ui.next.disabled = !item || current >= queue.length - 1;

@@ -22,12 +22,14 @@ def test_one_track_as_the_bar_needs_it(alice_client, user, make_track):
     assert jazz_hue > 0
     assert response.json() == {"tracks": [{
         "id": str(track.pk), "title": "Blue in Green", "artist": "Miles", "album": "Kind of Blue", "genre": "jazz",
-        "genre_uncertain": False, "hue": jazz_hue, "duration": 337.0, "url": reverse("track-detail", args=[track.pk]),
+        "genre_uncertain": False, "placeholder": {"text": "jazz", "label": "No cover; genre jazz"}, "hue": jazz_hue, "duration": 337.0, "url": reverse("track-detail", args=[track.pk]),
         "audio_url": reverse("track-audio", args=[track.pk]), "cover_url": None,
     }]}
     # A guess the model was unsure of is marked, so the bar can say "jazz?".
     unsure = make_track(user, title="Maybe", genre="jazz", confidence=0.4, uncertain=True, runner_up="blues")
-    assert alice_client.get(URL, {"track": str(unsure.pk)}).json()["tracks"][0]["genre_uncertain"] is True
+    item = alice_client.get(URL, {"track": str(unsure.pk)}).json()["tracks"][0]
+    assert item["genre_uncertain"] is True
+    assert item["placeholder"] == {"text": "jazz?", "label": "No cover; genre jazz, maybe"}
 
 
 def test_a_genre_plays_like_its_playlist(alice_client, user, make_track):
