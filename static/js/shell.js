@@ -103,4 +103,11 @@
     var main = document.getElementById("main");
     if (main) main.focus({ preventScroll: true });
   });
+
+  // On a phone the main navigation is one row that scrolls sideways: bring the page's own
+  // section into view (only sideways; the page's scroll position stays where it is).
+  GenreWeb.onPage(".site-nav [aria-current=page]", function (link) {
+    var nav = link.closest(".site-nav");
+    if (nav.scrollWidth > nav.clientWidth) nav.scrollLeft = link.offsetLeft - nav.offsetLeft - 16;
+  });
 })();

@@ -167,3 +167,16 @@ def test_model_page_without_metrics_or_bundle(alice_client, bundle_dir, settings
     assert "No model installed" in alice_client.get(reverse("model-info")).content.decode()
     settings.MODEL_BUNDLE_DIR = tmp_path / "missing"
     assert "No model installed" in alice_client.get(reverse("model-info")).content.decode()
+
+
+@pytest.mark.parametrize("where, section", [
+    (lambda track: reverse("track-detail", args=[track.pk]), "Library"),  # a track belongs to the library
+    (lambda track: reverse("home"), "Library"),
+    (lambda track: reverse("playlist-detail", args=["jazz"]), "Playlists"),
+    (lambda track: reverse("developer"), "Developer"),
+])
+def test_the_main_navigation_marks_the_pages_section(alice_client, make_track, user, where, section):
+    html = alice_client.get(where(make_track(user, genre="jazz"))).content.decode()
+    nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
+    assert nav.count('aria-current="page"') == 1
+    assert f'aria-current="page">{section}</a>' in nav
