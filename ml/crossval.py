@@ -249,7 +249,8 @@ def main(argv=None) -> None:
                  "folds": fold_info},
         "summary": summary_rows(within_model, within_base, loso),
         # the module docstring's description of the two protocols, as plain text
-        "protocol": " ".join(__doc__.split("\n\n", 2)[2].split("\n\nThe baselines")[0].replace("**", "").split()),
+        "protocol": " ".join(__doc__.split("\n\n", 2)[2].split("\n\nThe baselines")[0]
+                             .replace("**", "").replace("``", "").replace("\n- ", "\n").split()),
         "within_source": {"model": within_model, "baselines": within_base, "all_sources": pooled},
         "leave_one_source_out": loso,
         "baselines": BASELINE_METHODS,

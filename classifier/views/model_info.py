@@ -126,8 +126,8 @@ def model_info(request):
         "caveats": [_text(c) for c in metrics.get("caveats") or []],
         "summary": summary_table(metrics),
         "in_short": in_short(metrics),
-        "targets": [{"what": t.get("what"), "value": _text(t.get("value")), "target": _text(t.get("target")),
-                     "met": t.get("met")} for t in metrics.get("targets") or []],
+        "targets": [{"what": t.get("what"), "value": t.get("value"), "target": t.get("target"), "met": t.get("met")}
+                    for t in metrics.get("targets") or []],
         "below_baseline": [_text(n) for n in metrics.get("below_a_baseline") or []],
         "architecture": [("name", (config.get("architecture") or {}).get("name", "—")),
                          *_facts((config.get("architecture") or {}).get("params", {}))],

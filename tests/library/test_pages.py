@@ -97,6 +97,10 @@ def test_model_page_shows_the_bundle(alice_client, bundle_dir):
     assert '<th scope="row">reggae</th><td class="num">0.8</td>' in html
     assert "clips per genre</dt><dd>blues: 10, rock: 2" in html
     assert "<li>Scored on 69 clips.</li><li>Tiny data, per-genre figures move a lot.</li>" in html
+    # The raw figures come after the caveats, folded away: the page's reader sees the summary first.
+    folded = html[html.index('<details class="model-details" id="all-figures">'):]
+    assert html.index("Tiny data, per-genre figures") < html.index('id="all-figures"')
+    assert '<th scope="row">reggae</th><td class="num">0.8</td>' in folded
     assert "Confusion matrix" not in html  # no image in this bundle
     assert alice_client.get(reverse("model-confusion-matrix")).status_code == 404
 
@@ -120,6 +124,7 @@ def test_model_page_shows_how_good_it_is_beside_the_baselines(alice_client, bund
     assert "trained on gtzan only" in row and "lenient" in row
     assert '<td class="num">0.81</td><td class="num">0.62</td><td class="num">0.84</td>' in row  # not bold: a baseline is higher
     assert "not met" in html and "is not above the probe baseline" in html
+    assert "emotify held out (lenient): 81% (target 85%) — <strong>not met</strong>" in html
     assert "within source" not in html
     assert '<th scope="col" class="num" title="AudioSet genre classes, no training">zero shot audioset</th>' in html
 
