@@ -11,8 +11,10 @@ register = template.Library()
 
 @register.inclusion_tag("library/_similar.html", takes_context=True)
 def similar_tracks(context, track, limit=5):
+    # Only tracks that sound more alike than not: "-3% alike" would list a track as its opposite.
     request = context["request"]
-    return {"track": track, "similar": selectors.track_similar(user=request.user, track=track, limit=limit)}
+    similar = selectors.track_similar(user=request.user, track=track, limit=limit)
+    return {"track": track, "similar": [(other, score) for other, score in similar if score > 0]}
 
 
 @register.inclusion_tag("library/_genre_form.html", takes_context=True)

@@ -66,7 +66,7 @@ def test_correction_form_offers_the_bundle_labels(make_track, user, bundle_dir):
 def test_similar_tracks_rank_by_embedding(make_track, user, other_user):
     track = make_track(user, title="Seed", embedding=[1.0, 0.0, 0.0])
     make_track(user, title="Close", genre="jazz", embedding=[0.8, 0.6, 0.0])
-    make_track(user, title="Far", genre="metal", embedding=[0.0, 0.0, 1.0])
+    make_track(user, title="Far", genre="metal", embedding=[0.3, 0.0, 0.954])
     make_track(user, title="Unclassified", genre="", status=Track.Status.QUEUED)
     make_track(other_user, title="Not yours", embedding=[1.0, 0.0, 0.0])
     request = RequestFactory().get("/")
@@ -75,3 +75,7 @@ def test_similar_tracks_rank_by_embedding(make_track, user, other_user):
     assert html.index("Close") < html.index("Far")
     assert "jazz" in html and "metal" in html
     assert "Not yours" not in html and "Unclassified" not in html and ">Seed<" not in html
+    # A track that sounds like the opposite is not "like this": no "-60% alike".
+    make_track(user, title="Opposite", genre="classical", embedding=[-0.6, 0.8, 0.0])
+    html = Template("{% load library_tags %}{% similar_tracks track %}").render(Context({"track": track, "request": request}))
+    assert "Opposite" not in html and "Close" in html
