@@ -55,6 +55,9 @@ LIBRARY_SORTS = {
 # What a search looks in, on the library page and in the API: the tags, and the file name for
 # tracks that have none.
 SEARCH_FIELDS = ["title", "artist", "album", "album_artist", "original_name"]
+# The library's status filter also finds the guesses the model was unsure of: tracks waiting for
+# their owner to decide a genre (they stay out of genre playlists until then).
+UNSURE = "uncertain"
 
 
 def library_tracks(*, user, search="", genre="", status="", sort="newest"):
@@ -64,9 +67,12 @@ def library_tracks(*, user, search="", genre="", status="", sort="newest"):
         tracks = tracks.filter(reduce(operator.or_, (Q(**{f"{field}__icontains": search}) for field in SEARCH_FIELDS)))
     if genre:
         tracks = tracks.filter(effective_genre=genre)
-    if status:
+    if status == UNSURE:
+        tracks = tracks.filter(uncertain_guess())
+    elif status:
         tracks = tracks.filter(status=status)
     return tracks.order_by(*LIBRARY_SORTS.get(sort, LIBRARY_SORTS["newest"]))
+
 
 
 def uncertain_guess() -> Q:

@@ -27,7 +27,7 @@ def library(request):
     search = request.GET.get("q", "").strip()[:200]
     genre = request.GET.get("genre", "").strip()[:64]
     status = request.GET.get("status", "")
-    status = status if status in Track.Status.values else ""
+    status = status if status in (*Track.Status.values, selectors.UNSURE) else ""
     sort = request.GET.get("sort", "newest")
     sort = sort if sort in SORTS else "newest"
 
@@ -45,7 +45,7 @@ def library(request):
         "status": status,
         "sort": sort,
         "sorts": SORTS,
-        "statuses": Track.Status.choices,
+        "statuses": [*Track.Status.choices, (selectors.UNSURE, "Done, genre unsure")],
         "genres": selectors.genre_counts(user=request.user),
         "model_version": version,
         "outdated": outdated,

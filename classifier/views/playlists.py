@@ -13,7 +13,9 @@ from classifier.services.exports import m3u_playlist
 def playlist_list(request):
     # Counted as the playlists are built: without the guesses the model was unsure of.
     genres = selectors.genre_counts(user=request.user, certain_only=True)
-    return render(request, "playlists/list.html", {"genres": genres, "stream_link_days": settings.STREAM_LINK_DAYS})
+    left_out = selectors.library_stats(user=request.user)["uncertain"]
+    return render(request, "playlists/list.html", {"genres": genres, "left_out": left_out,
+                                                   "stream_link_days": settings.STREAM_LINK_DAYS})
 
 
 def _tracks_or_404(request, genre):

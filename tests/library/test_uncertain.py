@@ -75,7 +75,21 @@ def test_genre_playlists_leave_out_uncertain_guesses_unless_the_user_set_the_gen
     assert "Sure" in m3u and "Filed" in m3u and "Maybe" not in m3u
     # A genre whose only track is a guess has no playlist, and the overview counts alike.
     assert alice_client.get(reverse("playlist-detail", args=["jazz"])).status_code == 404
-    assert alice_client.get(reverse("playlists")).context["genres"] == [{"genre": "metal", "count": 2}]
+    overview = alice_client.get(reverse("playlists"))
+    assert overview.context["genres"] == [{"genre": "metal", "count": 2}]
+    # The overview says where the two guesses went, and the library finds them.
+    note = overview.content.decode()
+    note = " ".join(note[note.index('id="left-out"'):note.index("</p>", note.index('id="left-out"'))].split())
+    assert "2 tracks the model was unsure of are in no playlist until you set their genre" in note
+    unsure = alice_client.get(reverse("home"), {"status": "uncertain"})
+    assert sorted(t.title for t in unsure.context["page"]) == ["Maybe", "Only maybe"]
+    assert '<option value="uncertain" selected>Done, genre unsure</option>' in unsure.content.decode()
+
+
+def test_when_every_track_is_a_guess_the_playlists_page_says_so(alice_client, make_track, user):
+    make_track(user, title="Only maybe", genre="jazz", confidence=0.4, runner_up="blues", uncertain=True)
+    html = alice_client.get(reverse("playlists")).content.decode()
+    assert "1 track the model was unsure of is in no playlist until you set its genre" in " ".join(html.split())
 
 
 def test_dashboard_counts_uncertain_tracks_in_a_bar_of_their_own(alice_client, make_track, user):
