@@ -44,10 +44,11 @@
       return li;
     }
 
-    function finish(li, ok, message, url) {
+    function finish(li, ok, message, url, created) {
       var progress = li.querySelector("progress");
       if (progress) progress.remove();
       li.classList.add(ok ? "ok" : "error");
+      if (created) li.dataset.created = "true";
       li.querySelector(".upload-message").textContent = message;
       if (url) {
         var link = el("a", null, "View track");
@@ -85,6 +86,10 @@
       }
       line.textContent = outcome(track);
       li.dataset.status = track.status;
+      // "... and queued for classification" was true when it arrived; the line above now says more.
+      if (li.dataset.created && ["done", "failed", "gone"].indexOf(track.status) !== -1) {
+        li.querySelector(".upload-message").textContent = li.querySelector(".upload-name").textContent + " is uploaded.";
+      }
     }
 
     function watch(li, trackId, status) {
@@ -164,7 +169,7 @@
           result = null;
         }
         if (result) {
-          finish(li, result.ok, result.message, result.url);
+          finish(li, result.ok, result.message, result.url, result.created);
           if (result.ok && result.track_id) watch(li, result.track_id, result.status);
           showStorage(JSON.parse(xhr.responseText).storage);
         } else if (xhr.responseURL && xhr.responseURL.indexOf("/accounts/login") !== -1) {
