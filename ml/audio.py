@@ -64,7 +64,7 @@ def _ffprobe_info(path: Path) -> AudioInfo:
     except subprocess.TimeoutExpired:
         raise AudioError("the file could not be read in time") from None
     if res.returncode != 0:
-        raise AudioError("not a recognised audio file")
+        raise AudioError("its content is in no audio format we know")
     meta = json.loads(res.stdout or "{}")
     streams = meta.get("streams") or []
     if not streams:
@@ -143,7 +143,7 @@ def probe_audio(path) -> AudioInfo:
     _check_file(path)
     info = _soundfile_info(path) or _ffprobe_info(path)
     if info.format == "MP3" and not _has_mpeg_frames(path):
-        raise AudioError("not a recognised audio file (no MP3 frames in it)")
+        raise AudioError("it looks like an MP3 but holds no MP3 audio")
     if info.sample_rate <= 0 or info.channels <= 0:
         raise AudioError("the file contains no audio stream")
     if info.duration <= 0:
