@@ -214,6 +214,8 @@ ALBUM_ORDER = (ExpressionWrapper(Q(track_number__isnull=True), output_field=Bool
 MOOD_TAGS = frozenset({"beautiful", "chill", "chillout", "mellow", "sexy", "catchy", "party", "sad", "happy",
                        "easy listening", "relaxing", "romantic", "dark", "energetic", "calm", "melancholic",
                        "upbeat", "aggressive", "dreamy", "epic"})
+# A mood the model gives under this on average was hardly heard in the genre ("sad 0%"): not shown.
+MOOD_MIN = 0.05
 
 
 def album_list(*, user, search=""):
@@ -309,7 +311,8 @@ def _genre_moods(tracks, limit) -> dict:
                 totals[genre][tag.casefold()] += score
     moods = {}
     for genre, total in totals.items():
-        ranked = sorted(((tag, value / counts[genre]) for tag, value in total.items()), key=lambda i: (-i[1], i[0]))
+        ranked = sorted(((tag, value / counts[genre]) for tag, value in total.items() if value / counts[genre] >= MOOD_MIN),
+                        key=lambda i: (-i[1], i[0]))
         moods[genre] = [{"tag": tag, "score": score, "percent": round(score * 100)} for tag, score in ranked[:limit]]
     return moods
 

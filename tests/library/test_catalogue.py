@@ -305,6 +305,14 @@ def test_genres_page_counts_artists_albums_moods_and_plays(user, make_track, ali
     assert "1 track" in jazz and "Joe Blue" in jazz and "Quiet" in jazz
 
 
+def test_a_mood_hardly_heard_in_a_genre_is_not_listed(user, make_track, alice_client):
+    track = make_track(user, title="Calm", genre="jazz")
+    track.prediction.tags = {"sad": 0.004, "happy": 0.3, "jazz": 0.9}
+    track.prediction.save()
+    html = alice_client.get(reverse("genres")).content.decode()
+    assert 'happy <span class="tag-score">30%</span>' in html and "sad <span" not in html
+
+
 def test_library_search_finds_artists_and_albums(user, make_track, alice_client):
     _in_album(make_track, user, "Harbour Lights", number=1, title="Tide")
     html = alice_client.get(reverse("home"), {"q": "harbour"}).content.decode()
