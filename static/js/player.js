@@ -34,6 +34,7 @@
     ui[name.replace(/-(\w)/g, function (_, c) { return c.toUpperCase(); })] = document.getElementById("player-" + name);
   });
   var placeholder = bar.dataset.placeholder;
+  var idleHint = ui.artist.textContent; // what the empty bar says, worded once in player.html
   var queue = [];
   var current = -1;
   var seeking = false;
@@ -176,7 +177,7 @@
     bar.classList.toggle("is-empty", !item);
     ui.title.textContent = item ? item.title : "Nothing playing";
     if (item) ui.title.setAttribute("href", item.url); else ui.title.removeAttribute("href");
-    ui.artist.textContent = item ? [item.artist, item.album].filter(Boolean).join(" · ") : "Press ▶ on a track, an album or a playlist";
+    ui.artist.textContent = item ? [item.artist, item.album].filter(Boolean).join(" · ") : idleHint;
     // A track without a cover shows the placeholder that says its genre, as the album grid does;
     // the generic picture is only for the empty bar.
     var genreOnly = !!item && !item.cover_url;
