@@ -98,7 +98,6 @@ class Classifier:
         self.uncertain_below = float(calibration.get("uncertain_below", 0.0))
         self.style_tags: dict[str, list[int]] = config.get("style_tags", {})
         self.style_mask = class_mask(list(self.style_tags.values()))
-        self.group_rule = config["architecture"].get("params", {}).get("prior_rule", "max")
 
     @classmethod
     def from_bundle(cls, bundle_dir, device: str = "auto", threads: int | None = None) -> "Classifier":
@@ -179,8 +178,8 @@ class Classifier:
             tags = {self.tags[i]: float(scores[i]) for i in scores.argsort(descending=True).tolist()}
         styles = {}
         if "audioset" in out and self.style_tags:
-            # a style's classes scored as the genre prior's are (the bundle's rule), window-averaged
-            chance = torch.sigmoid(group_logits(out["audioset"].float().cpu(), self.style_mask, self.group_rule))
+            # a style's classes scored by the model's own rule for its genre prior, window-averaged
+            chance = torch.sigmoid(group_logits(out["audioset"].float().cpu(), self.style_mask, self.model.prior_rule))
             scores = dict(zip(self.style_tags, chance.mean(dim=0).tolist()))
             styles = dict(sorted(scores.items(), key=lambda kv: -kv[1]))
         emb = out["embedding"].float().mean(dim=0)
